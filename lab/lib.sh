@@ -1,0 +1,63 @@
+# Shared by the lab and the system tests; sourced, not run.
+# Everything the lab starts lives in one network namespace, so guest bridges,
+# tap devices and addresses exist only there.
+LAB_NETNS=${LAB_NETNS:-moodle-lab}
+LAB_RUN=/run/moodle-lab
+
+lab_log() { printf '[lab] %s\n' "$*" >&2; }
+lab_die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
+
+lab_require_root() {
+  [[ $(id -u) -eq 0 ]] || lab_die "the lab needs root (libvirtd, network namespaces); run it as root"
+}
+
+lab_netns_up() {
+  ip netns list | grep -qw "^$LAB_NETNS" || ip netns add "$LAB_NETNS"
+  ip -n "$LAB_NETNS" link set lo up
+  mkdir -p "$LAB_RUN"
+}
+
+lab_netns_down() {
+  if ip netns list | grep -qw "^$LAB_NETNS"; then
+    # Processes left in the namespace would keep it alive.
+    ip netns pids "$LAB_NETNS" | xargs -r kill 2>/dev/null || true
+    sleep 0.5
+    ip netns pids "$LAB_NETNS" | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$LAB_NETNS"
+  fi
+}
+
+lab_in_ns() { ip netns exec "$LAB_NETNS" "$@"; }
+
+_pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# libvirtd and virtlogd from Debian's packages, started by hand (no systemd
+# needed) inside the lab namespace. The control socket is a file, so the
+# provider reaches qemu:///system from outside the namespace.
+lab_libvirtd_up() {
+  getent group kvm >/dev/null || groupadd -r kvm
+  getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+  if ! _pid_alive /run/virtlogd.pid; then
+    lab_in_ns virtlogd -d -p /run/virtlogd.pid
+  fi
+  if ! _pid_alive /run/libvirtd.pid; then
+    lab_in_ns libvirtd -d -p /run/libvirtd.pid
+  fi
+  local i
+  for i in $(seq 1 100); do
+    virsh -c qemu:///system version >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  lab_die "libvirtd did not answer on qemu:///system"
+}
+
+lab_libvirtd_down() {
+  local f
+  for f in /run/libvirtd.pid /run/virtlogd.pid; do
+    if _pid_alive "$f"; then
+      kill "$(cat "$f")"
+      for _ in $(seq 1 50); do _pid_alive "$f" || break; sleep 0.1; done
+    fi
+    rm -f "$f"
+  done
+}

@@ -1,0 +1,74 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as crypto from "node:crypto";
+import { LocalWorkspace, PulumiCommand, Stack, InlineProgramArgs, LocalWorkspaceOptions } from "@pulumi/pulumi/automation";
+
+/** The repository root, wherever the process was started from. */
+export const repoRoot = path.resolve(__dirname, "..");
+/** Built by toolchain/setup.sh: the CLI, the plugins' PULUMI_HOME, the SDK. */
+export const toolchainDir = path.join(repoRoot, ".toolchain");
+
+/** Environment that makes the CLI use the project's own plugins and never download any. */
+export function toolchainEnv(): Record<string, string> {
+  return {
+    PULUMI_HOME: path.join(toolchainDir, "pulumi-home"),
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PATH: `${path.join(toolchainDir, "bin")}:${process.env.PATH ?? ""}`,
+  };
+}
+
+/**
+ * A passphrase for the file backend's secrets provider, generated once and
+ * kept in a 0600 file: it reaches the CLI as PULUMI_CONFIG_PASSPHRASE_FILE,
+ * never as an argument or a logged value.
+ */
+export function ensurePassphraseFile(file: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, crypto.randomBytes(32).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
+  }
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+export interface StateLocation {
+  /** Folder of the file backend; created if missing. */
+  stateDir: string;
+  /** Passphrase file for the stack's secrets; created if missing. */
+  passphraseFile: string;
+}
+
+export function stateEnv(loc: StateLocation): Record<string, string> {
+  fs.mkdirSync(loc.stateDir, { recursive: true, mode: 0o700 });
+  return {
+    PULUMI_BACKEND_URL: `file://${loc.stateDir}`,
+    PULUMI_CONFIG_PASSPHRASE_FILE: ensurePassphraseFile(loc.passphraseFile),
+  };
+}
+
+/** The project's CLI, as built by toolchain/setup.sh. */
+export async function projectCli(): Promise<PulumiCommand> {
+  const cli = path.join(toolchainDir, "bin", "pulumi");
+  if (!fs.existsSync(cli)) {
+    throw new Error(`${cli} is missing: run \`npm run setup\` first`);
+  }
+  return PulumiCommand.get({ root: toolchainDir, skipVersionCheck: false });
+}
+
+/**
+ * Opens (or creates) a stack whose program runs in this process. The
+ * Automation API serves the program to the engine itself, so no separate
+ * language host binary is involved.
+ */
+export async function openInlineStack(
+  args: InlineProgramArgs,
+  loc: StateLocation,
+  opts: Omit<LocalWorkspaceOptions, "envVars" | "pulumiCommand"> = {},
+): Promise<Stack> {
+  return LocalWorkspace.createOrSelectStack(args, {
+    ...opts,
+    pulumiCommand: await projectCli(),
+    envVars: { ...toolchainEnv(), ...stateEnv(loc) },
+  });
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds everything the project runs on, from the package registries only:
+# the Pulumi CLI and provider plugins from their Go modules, the generated
+# libvirt SDK, and the npm dependencies. Idempotent and cached: a run with
+# nothing changed only checks stamps.
+#
+# Versions live in one place: package.json pins @pulumi/pulumi and
+# @pulumi/random; the Go wrapper modules must agree (checked below).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+source toolchain/lib.sh
+
+need go node npm
+export GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+
+pulumi_version=$(npm_pinned @pulumi/pulumi)
+gomod_version=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" {print $2}' toolchain/pulumi/go.mod)
+if [[ "v$pulumi_version" != "$gomod_version" ]]; then
+  die "package.json pins @pulumi/pulumi $pulumi_version but toolchain/pulumi/go.mod builds $gomod_version"
+fi
+
+mkdir -p "$TOOLCHAIN/bin"
+
+# 1. The Pulumi CLI: a pulumi of the pinned version already on PATH is used
+# as it is; otherwise it is built from github.com/pulumi/pulumi/pkg/v3.
+cli="$TOOLCHAIN/bin/pulumi"
+if [[ "$(pulumi_version_of "$cli")" != "v$pulumi_version" ]]; then
+  own=$(PATH=$(path_without "$TOOLCHAIN/bin") command -v pulumi || true)
+  if [[ -n "$own" && "$(pulumi_version_of "$own")" == "v$pulumi_version" ]]; then
+    log "using $own (v$pulumi_version)"
+    ln -sf "$own" "$cli"
+  else
+    log "building pulumi v$pulumi_version from its Go module (cold: about 15 minutes on 2 cores)"
+    (cd toolchain/pulumi && go build -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" \
+      -o "$cli.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    mv "$cli.tmp" "$cli"
+  fi
+fi
+
+# 2. Provider plugins and the generated libvirt SDK.
+bash toolchain/build-providers.sh
+
+# 3. npm dependencies (the libvirt SDK is a local file: dependency, so this
+# comes after it was generated).
+lock_stamp="$TOOLCHAIN/stamps/npm"
+lock_hash=$(cat package.json package-lock.json "$TOOLCHAIN/sdk/libvirt/package.json" | sha256sum | cut -d' ' -f1)
+if [[ ! -d node_modules || "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_hash" ]]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  mkdir -p "$(dirname "$lock_stamp")" && echo "$lock_hash" >"$lock_stamp"
+fi
+
+# 4. Compile the generated SDK with the project's own TypeScript.
+sdk_stamp="$TOOLCHAIN/stamps/sdk-libvirt"
+sdk_hash=$(find "$TOOLCHAIN/sdk/libvirt" -name '*.ts' -not -path '*/bin/*' -not -path '*/node_modules/*' -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$sdk_stamp" 2>/dev/null)" != "$sdk_hash" ]]; then
+  log "compiling the generated @pulumi/libvirt SDK"
+  node_modules/.bin/tsc -p "$TOOLCHAIN/sdk/libvirt"
+  echo "$sdk_hash" >"$sdk_stamp"
+fi
+
+write_env_file
+log "toolchain ready: $("$cli" version), plugins in $PULUMI_HOME"
