@@ -1,0 +1,110 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { FleetPlan } from "../plan";
+import type { FleetOutputs, HostOutput, HypervisorOutput, SiteOutput } from "../outputs/schema";
+import { Hypervisor } from "./hypervisor";
+import { MoodleHost } from "./moodle-host";
+import { MoodleSite } from "./moodle-site";
+import type { FleetSecrets } from "./secrets";
+
+export interface FleetArgs {
+  plan: FleetPlan;
+  secrets: FleetSecrets;
+  /** Direct kernel boot for images without a boot loader (the lab's). */
+  kernelBoot?: { kernel: string; initrd: string; cmdline: string };
+}
+
+/**
+ * The whole plan as resources: hypervisors hold hosts, hosts hold sites. It
+ * only translates; every decision (placement, names, sizes, order) was made
+ * by the plan.
+ */
+export class Fleet extends pulumi.ComponentResource {
+  /** Plain inventory, straight from the plan. */
+  readonly inventory: Omit<FleetOutputs, "adminPasswords">;
+  /** Secret: school id -> initial admin password. Kept apart so the inventory stays plain. */
+  readonly adminPasswords: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("moodle-fleet:infra:Fleet", name, {}, opts);
+    const { plan, secrets } = args;
+    const settings = plan.settings;
+
+    const adminPasswords: Record<string, pulumi.Output<string>> = {};
+    for (const hvPlan of plan.hypervisors) {
+      const hypervisor = new Hypervisor(hvPlan, { parent: this });
+      for (const hostName of hvPlan.hosts) {
+        const hostPlan = plan.hostsByName[hostName];
+        const host = new MoodleHost(
+          { plan: hostPlan, settings, hypervisor, secrets, kernelBoot: args.kernelBoot },
+          { parent: hypervisor },
+        );
+        const installs: Record<string, pulumi.Resource> = {};
+        for (const schoolId of hostPlan.sites) {
+          const sitePlan = plan.sitesById[schoolId];
+          const site = new MoodleSite(
+            {
+              plan: sitePlan,
+              hostPlan,
+              settings,
+              host,
+              secrets,
+              installAfter: sitePlan.installAfter.map((id) => installs[id]),
+            },
+            { parent: host },
+          );
+          installs[schoolId] = site.install;
+          adminPasswords[schoolId] = site.adminPassword;
+        }
+      }
+    }
+
+    this.inventory = fleetInventory(plan);
+    this.adminPasswords = pulumi.secret(pulumi.all(adminPasswords));
+    this.registerOutputs({ sites: Object.keys(this.inventory.sites).length });
+  }
+}
+
+/** The plain (non-secret) part of the stack outputs, straight from the plan. */
+export function fleetInventory(plan: FleetPlan): Omit<FleetOutputs, "adminPasswords"> {
+  const sites: Record<string, SiteOutput> = {};
+  for (const s of plan.sites) {
+    sites[s.schoolId] = {
+      schoolId: s.schoolId,
+      name: s.name,
+      town: s.town,
+      email: s.email,
+      tier: s.tier,
+      host: s.host,
+      fqdn: s.fqdn,
+      url: s.url,
+      adminUser: s.adminUser,
+    };
+  }
+  const hosts: Record<string, HostOutput> = {};
+  for (const h of plan.hosts) {
+    hosts[h.name] = {
+      name: h.name,
+      hypervisor: h.hypervisor,
+      address: h.address,
+      tier: h.tier,
+      vcpu: h.vcpu,
+      memoryMiB: h.memoryMiB,
+      dataDiskGiB: h.dataDiskGiB,
+      siteSlots: h.sitesPerHost,
+      siteCount: h.sites.length,
+    };
+  }
+  const hypervisors: Record<string, HypervisorOutput> = {};
+  for (const hv of plan.hypervisors) {
+    hypervisors[hv.name] = { name: hv.name, capacity: hv.capacity, hostCount: hv.hosts.length };
+  }
+  return { domain: plan.settings.domain, sites, hosts, hypervisors };
+}
+
+/** Resources the fleet declares for a plan (the stack itself aside); mirrors the components above. */
+export function expectedResourceCount(plan: FleetPlan): number {
+  const perHypervisor = 4; // component, provider, pool, base image
+  const perHost = 6; // component, root and data volumes, seed, domain, bootstrap
+  const perSite = 5; // component, two passwords, DNS record, install
+  return 1 + perHypervisor * plan.hypervisors.length + perHost * plan.hosts.length + perSite * plan.sites.length;
+}

@@ -1,0 +1,53 @@
+import type { FleetSettings, PlannedHost, PlannedSite } from "../plan";
+import type { HostScriptInput, SiteScriptInput } from "../scripts";
+
+/** Where each site's own files live on its host, next to the shared release. */
+export const SITE_ROOT_BASE = "/srv/moodle/sites";
+export const ARCHIVE_DIR = "/srv/moodle/archive";
+export const TIMEZONE = "Europe/Berlin";
+
+/** The host's plan entry in the terms of the script generators. */
+export function hostScriptInput(host: PlannedHost, settings: FleetSettings, sshPublicKey: string): HostScriptInput {
+  return {
+    hostName: host.name,
+    fqdn: `${host.name}.${settings.domain}`,
+    address: host.address,
+    prefixLength: host.prefixLength,
+    gateway: host.gateway,
+    nameservers: host.nameservers,
+    sshUser: settings.ssh.user,
+    sshPublicKey,
+    phpWorkers: host.phpWorkers,
+    release: settings.moodle.release.git
+      ? { git: settings.moodle.release.git }
+      : { tarball: settings.moodle.release.tarball! },
+    pluginBundle: settings.moodle.pluginBundle,
+    releaseDir: settings.moodle.releaseDir,
+    tls: settings.tls && { certificate: settings.tls.certificate },
+    timezone: TIMEZONE,
+    // The bootstrap installs whatever the image lacks; cloud-init only
+    // configures, so a first boot needs no package mirror.
+    bootPackages: [],
+  };
+}
+
+/** The site's plan entry in the terms of the script generators. */
+export function siteScriptInput(site: PlannedSite, host: PlannedHost, settings: FleetSettings): SiteScriptInput {
+  return {
+    schoolId: site.schoolId,
+    fullName: site.name,
+    shortName: site.schoolId,
+    fqdn: site.fqdn,
+    url: site.url,
+    adminUser: site.adminUser,
+    adminEmail: site.email,
+    linuxUser: site.linuxUser,
+    dbName: site.dbName,
+    dbUser: site.dbUser,
+    dataDir: site.dataDir,
+    phpWorkers: host.phpWorkers,
+    releaseDir: settings.moodle.releaseDir,
+    siteRoot: `${SITE_ROOT_BASE}/${site.schoolId}`,
+    archiveDir: ARCHIVE_DIR,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The DNS record of a site: RFC 2136 updates signed with TSIG, sent by
+ * nsupdate from the machine that runs Pulumi. The TSIG secret arrives on
+ * standard input and lives only in a 0600 temporary key file.
+ */
+import { isIP } from "node:net";
+import { heredoc } from "./quote";
+
+export interface DnsServer {
+  server: string;
+  port: number;
+  zone: string;
+  tsigKeyName: string;
+  tsigAlgorithm: string;
+  ttl: number;
+}
+
+export interface DnsRecordInput {
+  fqdn: string;
+  address: string;
+  dns: DnsServer;
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function fqdnDot(name: string): string {
+  return name.endsWith(".") ? name : `${name}.`;
+}
+
+function check(r: DnsRecordInput): void {
+  for (const [what, v] of [["fqdn", r.fqdn], ["zone", r.dns.zone], ["tsigKeyName", r.dns.tsigKeyName]] as const) {
+    if (!DNS_NAME.test(v)) throw new Error(`dns: ${what} ${JSON.stringify(v)} is not a DNS name`);
+  }
+  if (isIP(r.address) !== 4) throw new Error(`dns: ${JSON.stringify(r.address)} is not an IPv4 address`);
+  if (isIP(r.dns.server) === 0 && !DNS_NAME.test(r.dns.server)) throw new Error(`dns: bad server ${JSON.stringify(r.dns.server)}`);
+  if (!/^hmac-[a-z0-9]+$/.test(r.dns.tsigAlgorithm)) throw new Error(`dns: bad algorithm ${r.dns.tsigAlgorithm}`);
+  if (!Number.isInteger(r.dns.port) || !Number.isInteger(r.dns.ttl)) throw new Error("dns: port and ttl must be integers");
+}
+
+/** The named.conf-style key file nsupdate reads, built from the secret. */
+export function dnsStdin(dns: Pick<DnsServer, "tsigKeyName" | "tsigAlgorithm">, secret: string): string {
+  const s = secret.trim();
+  if (!BASE64.test(s)) throw new Error("dns: the TSIG secret must be base64");
+  if (!DNS_NAME.test(dns.tsigKeyName)) throw new Error("dns: bad TSIG key name");
+  return `key "${dns.tsigKeyName}" {\n  algorithm ${dns.tsigAlgorithm};\n  secret "${s}";\n};\n`;
+}
+
+function nsupdateScript(r: DnsRecordInput, updates: string[]): string {
+  check(r);
+  const commands = [
+    `server ${r.dns.server} ${r.dns.port}`,
+    `zone ${fqdnDot(r.dns.zone)}`,
+    ...updates,
+    "send",
+    "",
+  ].join("\n");
+  return [
+    "set -euo pipefail",
+    "umask 077",
+    'key=$(mktemp)',
+    "trap 'rm -f \"$key\"' EXIT",
+    "# The TSIG key arrives on stdin; it never appears in an argument.",
+    'cat >"$key"',
+    `nsupdate -t 15 -k "$key" ${heredoc(commands, "NSUPDATE_EOF")}`,
+  ].join("\n");
+}
+
+/** Creates or moves the site's A record: delete-then-add in one signed update. */
+export function dnsUpsertScript(r: DnsRecordInput): string {
+  const name = fqdnDot(r.fqdn);
+  return nsupdateScript(r, [`update delete ${name} A`, `update add ${name} ${r.dns.ttl} A ${r.address}`]);
+}
+
+export function dnsDeleteScript(r: DnsRecordInput): string {
+  return nsupdateScript(r, [`update delete ${fqdnDot(r.fqdn)} A`]);
+}

@@ -1,0 +1,145 @@
+import { describe, it, expect, beforeAll } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { fleetProgram, DEFAULT_INPUTS } from "../../../infra/program";
+import { runUnderMocks, stackConfigValues, testSecrets, type MockResource } from "../../support/mocks";
+import { repoRoot } from "../../../stacks/toolchain";
+
+const prodConfig = stackConfigValues(path.join(repoRoot, "Pulumi.prod.yaml"));
+const SECRET_KEYS = ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"];
+
+function csvRows(file: string): string[][] {
+  return fs
+    .readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
+}
+
+function byType(resources: MockResource[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  return counts;
+}
+
+async function runFleet(config = prodConfig, inputs = DEFAULT_INPUTS) {
+  return runUnderMocks(fleetProgram(inputs), { ...config, ...testSecrets() }, SECRET_KEYS);
+}
+
+describe("the fleet program under mocks, sample list", () => {
+  const ledger = csvRows(DEFAULT_INPUTS.ledgerFile);
+  const hosts = new Set(ledger.map(([, host]) => host));
+  const hypervisors = new Set([...hosts].map((h) => h.split("-vm")[0]));
+  let run: Awaited<ReturnType<typeof runFleet>>;
+
+  beforeAll(async () => {
+    run = await runFleet();
+  });
+
+  it("declares the resources each hypervisor, host and site needs, named after them", () => {
+    const counts = byType(run.resources);
+    const sites = ledger.length;
+    expect(counts).toEqual({
+      "moodle-fleet:infra:Fleet": 1,
+      "moodle-fleet:infra:Hypervisor": hypervisors.size,
+      "pulumi:providers:libvirt": hypervisors.size,
+      "libvirt:index/pool:Pool": hypervisors.size,
+      "libvirt:index/volume:Volume": hypervisors.size + 2 * hosts.size,
+      "moodle-fleet:infra:MoodleHost": hosts.size,
+      "libvirt:index/cloudInitDisk:CloudInitDisk": hosts.size,
+      "libvirt:index/domain:Domain": hosts.size,
+      "command:remote:Command": hosts.size + sites,
+      "moodle-fleet:infra:MoodleSite": sites,
+      "random:index/randomPassword:RandomPassword": 2 * sites,
+      "command:local:Command": sites,
+    });
+    const names = new Set(run.resources.map((r) => r.name));
+    for (const [id, host] of ledger) {
+      for (const n of [id, `${id}-install`, `${id}-dns`, `${id}-db-password`, `${id}-admin-password`, host, `${host}-bootstrap`]) {
+        expect(names, n).toContain(n);
+      }
+    }
+  });
+
+  it("keeps every password and credential secret", () => {
+    expect(run.secretOutputs).toEqual(new Set(["adminPasswords"]));
+    const passwords = run.outputs.adminPasswords as Record<string, string>;
+    expect(Object.keys(passwords).sort()).toEqual(ledger.map(([id]) => id).sort());
+    // Nothing plain carries a password.
+    const plain = JSON.stringify({ ...run.outputs, adminPasswords: undefined });
+    for (const p of Object.values(passwords)) expect(plain).not.toContain(p);
+    // Secrets reach remote commands only on stdin, never inside the script text.
+    for (const r of run.resources.filter((r) => r.type === "command:remote:Command")) {
+      for (const p of Object.values(passwords)) {
+        expect(r.inputs.create).not.toContain(p);
+        expect(r.inputs.delete ?? "").not.toContain(p);
+      }
+    }
+  });
+
+  it("points each DNS record at its site's host", () => {
+    const hostsOut = run.outputs.hosts as Record<string, { address: string }>;
+    const sitesOut = run.outputs.sites as Record<string, { host: string; fqdn: string }>;
+    for (const [id, site] of Object.entries(sitesOut)) {
+      const dns = run.resources.find((r) => r.name === `${id}-dns`)!;
+      const address = hostsOut[site.host].address;
+      expect(dns.inputs.create).toContain(site.fqdn);
+      expect(dns.inputs.create).toMatch(new RegExp(`\\b${address.replace(/\./g, "\\.")}\\b`));
+    }
+  });
+
+  it("sizes each domain by its tier", () => {
+    const hostsOut = run.outputs.hosts as Record<string, { vcpu: number; memoryMiB: number }>;
+    for (const d of run.resources.filter((r) => r.type === "libvirt:index/domain:Domain")) {
+      expect(d.inputs.vcpu).toBe(hostsOut[d.name].vcpu);
+      expect(d.inputs.memory).toBe(hostsOut[d.name].memoryMiB);
+    }
+  });
+});
+
+describe("a tier resize", () => {
+  it("changes the affected hosts' domains and nothing else", async () => {
+    const before = await runFleet();
+    const tiers = JSON.parse(prodConfig["moodle-fleet:tiers"]);
+    tiers.standard = { ...tiers.standard, vcpu: tiers.standard.vcpu * 2, memoryMiB: tiers.standard.memoryMiB * 2 };
+    const after = await runFleet({ ...prodConfig, "moodle-fleet:tiers": JSON.stringify(tiers) });
+    const inputsOf = (rs: MockResource[]) => new Map(rs.map((r) => [r.urn, JSON.stringify(r.inputs)]));
+    const a = inputsOf(before.resources);
+    const b = inputsOf(after.resources);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    const changed = [...a.keys()].filter((urn) => a.get(urn) !== b.get(urn));
+    const standardHosts = Object.values(after.outputs.hosts as Record<string, { name: string; tier: string }>)
+      .filter((h) => h.tier === "standard")
+      .map((h) => `libvirt:index/domain:Domain::${h.name}`);
+    expect(standardHosts.length).toBeGreaterThan(0);
+    // Secrets differ between runs (fresh keys), so compare only non-secret-bearing resources.
+    const ignored = (urn: string) => urn.startsWith("command:") || urn.startsWith("libvirt:index/cloudInitDisk");
+    expect(changed.filter((u) => !ignored(u)).sort()).toEqual(standardHosts.sort());
+  });
+});
+
+describe("a school name is data, never code", () => {
+  it("yields scripts that pass bash -n and keep the name literal", async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-inject-"));
+    const marker = path.join(work, "PWNED");
+    const evil = `Schüle "Öhringen" $(touch ${marker}) \`touch ${marker}\` 'x'; touch ${marker}`;
+    const schools = fs.readFileSync(DEFAULT_INPUTS.schoolsFile, "utf8").split("\n");
+    const [id] = schools[1].split(",");
+    schools[1] = schools[1].replace(/^([^,]*),(?:"[^"]*(?:""[^"]*)*"|[^,]*)/, `$1,"${evil.replace(/"/g, '""')}"`);
+    const schoolsFile = path.join(work, "schools.csv");
+    fs.writeFileSync(schoolsFile, schools.join("\n"));
+    const run = await runFleet(prodConfig, { ...DEFAULT_INPUTS, schoolsFile });
+    expect((run.outputs.sites as Record<string, { name: string }>)[id].name).toBe(evil);
+    const install = run.resources.find((r) => r.name === `${id}-install`)!;
+    for (const script of [install.inputs.create, install.inputs.delete]) {
+      const file = path.join(work, "script.sh");
+      fs.writeFileSync(file, script);
+      execFileSync("bash", ["-n", file]);
+    }
+    expect(fs.existsSync(marker)).toBe(false);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+});
