@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { FleetInputFiles, InputFile } from "../infra/inputs/fleet-inputs";
 
@@ -13,8 +13,9 @@ export interface CommandIO {
 }
 
 /**
- * A `fleet` subcommand. Any module in stacks/commands/ that exports
- * `command` is picked up, so new subcommands need no change here.
+ * A `fleet` subcommand. A module stacks/commands/<name>.ts that exports
+ * `command` (with that name) is picked up, so new subcommands need no
+ * change here.
  * `run` returns the exit code: 0 ok, 1 problems found, 2 bad usage.
  */
 export interface Command {
@@ -85,38 +86,68 @@ export function inputFiles(flags: Flags<typeof INPUT_FLAGS>, io: CommandIO): Res
   };
 }
 
-export function loadCommands(dir = join(__dirname, "commands")): Command[] {
-  const commands: Command[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    if (!/^[a-z][a-z0-9-]*\.ts$/.test(file) || file.endsWith(".d.ts")) continue;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(join(dir, file)) as { command?: Command };
-    if (mod.command && typeof mod.command.run === "function") commands.push(mod.command);
-  }
-  return commands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+const COMMANDS_DIR = join(__dirname, "commands");
+
+/** Loads one command module; `<name>.ts` must export `command` named `<name>`. */
+function loadCommand(file: string): Command | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as { command?: Command };
+  return mod.command && typeof mod.command.run === "function" ? mod.command : undefined;
 }
 
-function usage(commands: readonly Command[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+/**
+ * Every command in `dir`. A module that fails to load is listed in
+ * `broken` instead of taking the other commands down with it.
+ */
+export function loadCommands(dir = COMMANDS_DIR): { commands: Command[]; broken: string[] } {
+  const commands: Command[] = [];
+  const broken: string[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    if (!/^[a-z][a-z0-9-]*\.ts$/.test(file)) continue;
+    try {
+      const command = loadCommand(join(dir, file));
+      if (command) commands.push(command);
+    } catch (error) {
+      broken.push(`${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    }
+  }
+  commands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { commands, broken };
+}
+
+function usage({ commands, broken }: { commands: readonly Command[]; broken: readonly string[] }): string {
+  const width = Math.max(0, ...commands.map((c) => c.name.length));
   return [
     "usage: fleet <command> [options]",
     "",
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...(broken.length > 0 ? ["", "commands that failed to load:", ...broken.map((b) => `  ${b}`)] : []),
     "",
     "`fleet <command> --help` shows a command's options.",
   ].join("\n");
 }
 
-export async function main(argv: readonly string[], io: CommandIO, commands = loadCommands()): Promise<number> {
+/**
+ * Runs `fleet <command> ...`. Only the named command's module is loaded,
+ * so a quick `fleet validate` does not pay for the Pulumi automation
+ * modules other commands import.
+ */
+export async function main(argv: readonly string[], io: CommandIO, commands?: Command[]): Promise<number> {
   const [name, ...rest] = argv;
+  const all = () => (commands ? { commands, broken: [] } : loadCommands());
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    (name === undefined ? io.stderr : io.stdout)(`${usage(commands)}\n`);
+    (name === undefined ? io.stderr : io.stdout)(`${usage(all())}\n`);
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    io.stderr(`fleet: unknown command ${JSON.stringify(name)}\n\n${usage(commands)}\n`);
+  const file = join(COMMANDS_DIR, `${name}.ts`);
+  const command = commands
+    ? commands.find((c) => c.name === name)
+    : /^[a-z][a-z0-9-]*$/.test(name) && existsSync(file)
+      ? loadCommand(file)
+      : undefined;
+  if (!command || command.name !== name) {
+    io.stderr(`fleet: unknown command ${JSON.stringify(name)}\n\n${usage(all())}\n`);
     return 2;
   }
   const commandUsage = `usage: fleet ${command.name} ${command.usage}\n  ${command.summary}\n`;

@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import { SECRET_KEYS, type FleetConfig, type SecretKey } from "../config/schema";
+import { loadStackConfig, secretWarnings, type StackConfigFile } from "../config/stack-file";
+import { isError, sortIssues, type InputIssue } from "./issues";
+import { loadLedger, type Ledger } from "./ledger";
+import { checkLedger } from "./ledger-check";
+import { loadSchoolList, type SchoolList } from "./schools";
+
+/** A path to read and the way to show it in messages. */
+export interface InputFile {
+  path: string;
+  shownAs?: string;
+}
+
+export interface FleetInputFiles {
+  schools: InputFile;
+  ledger: InputFile;
+  stackConfig: InputFile;
+  /** Stack name, for the `pulumi config set` hints. */
+  stack?: string;
+}
+
+export interface FleetInputs {
+  config?: FleetConfig;
+  secrets: Record<SecretKey, boolean>;
+  schoolList: SchoolList;
+  ledger: Ledger;
+  /** Every error and warning of all three inputs, by file and line. */
+  issues: InputIssue[];
+  /** True when no issue is an error. */
+  ok: boolean;
+}
+
+/**
+ * Reads and cross-checks school list, stack config and ledger, reporting
+ * all problems at once. When the config is broken the list is still
+ * checked (without the tier rule); the ledger is only checked against list
+ * and config when the config loaded.
+ */
+export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
+  const shown = (f: InputFile) => f.shownAs ?? f.path;
+  const missing = (f: InputFile): InputIssue => ({ file: shown(f), rule: "missing-file", message: "file not found" });
+  const stack: StackConfigFile = existsSync(files.stackConfig.path)
+    ? loadStackConfig(files.stackConfig.path, shown(files.stackConfig))
+    : {
+        secrets: Object.fromEntries(SECRET_KEYS.map((k) => [k, false])) as Record<SecretKey, boolean>,
+        issues: [missing(files.stackConfig)],
+      };
+  const config = stack.config;
+  const tiers = config && { names: Object.keys(config.tiers), defaultTier: config.defaultTier };
+  const schoolList: SchoolList = existsSync(files.schools.path)
+    ? loadSchoolList(files.schools.path, tiers, shown(files.schools))
+    : { schools: [], idLines: new Map(), issues: [missing(files.schools)] };
+  const ledger = loadLedger(files.ledger.path, shown(files.ledger));
+  const cross = config
+    ? checkLedger(ledger.entries, ledger.file, {
+        config,
+        schools: schoolList.schools,
+        idLines: schoolList.idLines,
+        schoolsFile: shown(files.schools),
+      })
+    : [];
+  const issues = sortIssues([
+    ...stack.issues,
+    ...(config ? secretWarnings(stack, shown(files.stackConfig), files.stack) : []),
+    ...schoolList.issues,
+    ...ledger.issues,
+    ...cross,
+  ]);
+  return { config, secrets: stack.secrets, schoolList, ledger, issues, ok: !issues.some(isError) };
+}

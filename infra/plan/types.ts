@@ -1,0 +1,92 @@
+import type { DnsConfig, MoodleConfig, SshConfig, TlsConfig } from "../config/schema";
+
+/** Fleet-wide settings the components need besides hypervisors, hosts and sites. */
+export interface FleetSettings {
+  domain: string;
+  dns: DnsConfig;
+  moodle: MoodleConfig;
+  /** Absent: sites are served over http. */
+  tls?: TlsConfig;
+  ssh: SshConfig;
+  installsPerHost: number;
+  protectData: boolean;
+}
+
+export type PlannedNetwork = { bridge: string } | { network: string };
+
+export interface PlannedHypervisor {
+  name: string;
+  uri: string;
+  pool: { name: string; path: string };
+  baseImage: { source: string; format: "qcow2" | "raw" };
+  network: PlannedNetwork;
+  domainType: "kvm" | "qemu";
+  capacity: { vcpu: number; memoryMiB: number };
+  /** Names of its host VMs, by number. */
+  hosts: string[];
+}
+
+export interface PlannedHost {
+  /** `<hypervisor>-vm<NN>`; also the VM's hostname. */
+  name: string;
+  hypervisor: string;
+  number: number;
+  tier: string;
+  vcpu: number;
+  memoryMiB: number;
+  rootDiskGiB: number;
+  /** tier.sitesPerHost * tier.diskGiBPerSite: sized for a full VM, so adding a site never resizes it. */
+  dataDiskGiB: number;
+  sitesPerHost: number;
+  phpWorkers: number;
+  /** addresses.first + number - 1: fixed for the VM's lifetime. */
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  nameservers: string[];
+  /** School ids in ledger order. */
+  sites: string[];
+}
+
+export interface PlannedSite {
+  schoolId: string;
+  name: string;
+  town: string;
+  email: string;
+  tier: string;
+  host: string;
+  hypervisor: string;
+  /** `<id>.<domain>` */
+  fqdn: string;
+  /** Moodle's wwwroot: https when a certificate is configured, else http; no trailing slash. */
+  url: string;
+  /** Owner of the site's files and php-fpm pool: `m<id>`. */
+  linuxUser: string;
+  /** `moodle_<id>` */
+  dbName: string;
+  /** `m<id>` */
+  dbUser: string;
+  /** `/srv/moodledata/<id>` */
+  dataDir: string;
+  adminUser: string;
+  /**
+   * Schools whose install this one waits for (zero or one): on each host the
+   * k-th site in ledger order waits for the (k - installsPerHost)-th, so at
+   * most installsPerHost install at once per host, and appending a site
+   * never changes an existing site's chain.
+   */
+  installAfter: string[];
+}
+
+/** Everything the Pulumi program declares, decided up front. Pure data, JSON-safe. */
+export interface FleetPlan {
+  settings: FleetSettings;
+  /** By name. */
+  hypervisors: PlannedHypervisor[];
+  /** By hypervisor, then number. */
+  hosts: PlannedHost[];
+  /** By school id. */
+  sites: PlannedSite[];
+  hostsByName: Record<string, PlannedHost>;
+  sitesById: Record<string, PlannedSite>;
+}

@@ -1,0 +1,49 @@
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadFleetInputs } from "../../infra/inputs/fleet-inputs";
+import { isError } from "../../infra/inputs/issues";
+import { buildFleetPlan } from "../../infra/plan/fleet-plan";
+import { planPlacements } from "../../infra/plan/placement";
+
+const ROOT = resolve(__dirname, "../..");
+const inputs = () =>
+  loadFleetInputs({
+    schools: { path: resolve(ROOT, "schools/schools.csv"), shownAs: "schools/schools.csv" },
+    ledger: { path: resolve(ROOT, "schools/placement.csv"), shownAs: "schools/placement.csv" },
+    stackConfig: { path: resolve(ROOT, "Pulumi.prod.yaml"), shownAs: "Pulumi.prod.yaml" },
+    stack: "prod",
+  });
+
+describe("committed sample inputs", () => {
+  it("validate together, with only missing-secret warnings", () => {
+    const loaded = inputs();
+    expect(loaded.issues.filter(isError)).toEqual([]);
+    expect(loaded.issues.map((i) => i.rule)).toEqual(["missing-secret", "missing-secret"]);
+  });
+
+  it("hold at least 48 schools of several tiers under .example addresses", () => {
+    const { schoolList } = inputs();
+    expect(schoolList.schools.length).toBeGreaterThanOrEqual(48);
+    expect(new Set(schoolList.schools.map((s) => s.tier))).toEqual(new Set(["small", "standard"]));
+    for (const s of schoolList.schools) expect(s.email).toMatch(/\.example$/);
+  });
+
+  it("describe the production fleet", () => {
+    const { config } = inputs();
+    expect(config?.hypervisors.map((h) => h.name)).toEqual(["hv01", "hv02", "hv03"]);
+    expect(config?.tiers).toEqual({
+      small: { vcpu: 4, memoryMiB: 16384, sitesPerHost: 25, diskGiBPerSite: 20, phpWorkers: 4, rootDiskGiB: 20 },
+      standard: { vcpu: 8, memoryMiB: 32768, sitesPerHost: 50, diskGiBPerSite: 20, phpWorkers: 8, rootDiskGiB: 20 },
+    });
+    expect(config?.moodle.release.git?.branch).toBe("MOODLE_405_STABLE");
+    expect(config?.tls).toBeUndefined();
+  });
+
+  it("have a ledger the planner leaves alone and a plan that builds", () => {
+    const { schoolList, config, ledger } = inputs();
+    const result = planPlacements({ schools: schoolList.schools, config: config!, ledger });
+    expect(result.changed).toBe(false);
+    const plan = buildFleetPlan({ schools: schoolList.schools, config: config!, ledger: ledger.entries });
+    expect(plan.sites).toHaveLength(schoolList.schools.length);
+  });
+});

@@ -1,0 +1,56 @@
+import type { School } from "../../../schools/schema";
+import { parseFleetConfig } from "../../../infra/config/validate";
+import type { FleetConfig, FleetConfigInput } from "../../../infra/config/schema";
+import type { Ledger, LedgerEntry } from "../../../infra/inputs/ledger";
+
+export function hypervisor(name: string, octet: number, capacity = { vcpu: 32, memoryMiB: 131072 }) {
+  return {
+    name,
+    uri: `qemu+ssh://root@${name}.example/system`,
+    pool: { name: "moodle", path: "/srv/pool" },
+    baseImage: { source: "/srv/images/base.qcow2", format: "qcow2" as const },
+    network: { bridge: "br0" },
+    addresses: {
+      cidr: `10.20.${octet}.0/24`,
+      first: `10.20.${octet}.10`,
+      last: `10.20.${octet}.250`,
+      gateway: `10.20.${octet}.1`,
+      nameservers: ["10.20.0.53"],
+    },
+    capacity,
+  };
+}
+
+/** A small valid config: two hypervisors, tiers small (3 sites) and standard (4 sites). */
+export function configInput(overrides: Partial<FleetConfigInput> = {}): FleetConfigInput {
+  return {
+    domain: "moodle.schulen.example",
+    hypervisors: [hypervisor("hv01", 1), hypervisor("hv02", 2)],
+    tiers: {
+      small: { vcpu: 2, memoryMiB: 4096, sitesPerHost: 3, diskGiBPerSite: 10, phpWorkers: 2, rootDiskGiB: 10 },
+      standard: { vcpu: 4, memoryMiB: 8192, sitesPerHost: 4, diskGiBPerSite: 20, phpWorkers: 4, rootDiskGiB: 20 },
+    },
+    defaultTier: "standard",
+    dns: { server: "10.20.0.53", zone: "schulen.example", tsigKeyName: "fleet-key" },
+    moodle: { release: { git: { url: "https://git.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
+    ssh: {},
+    ...overrides,
+  };
+}
+
+export function config(overrides: Partial<FleetConfigInput> = {}): FleetConfig {
+  return parseFleetConfig(configInput(overrides));
+}
+
+export function school(id: string, tier = "standard", extra: Partial<School> = {}): School {
+  return { id, name: `Schule ${id}`, town: "Ulm", email: `poststelle@${id}.schulen.example`, tier, ...extra };
+}
+
+export function ledger(rows: [string, string][], file = "placement.csv"): Ledger {
+  const entries: LedgerEntry[] = rows.map(([schoolId, host], k) => ({ schoolId, host, line: k + 2 }));
+  return { file, entries, issues: [] };
+}
+
+export function schoolId(n: number): string {
+  return String(n).padStart(8, "0");
+}
