@@ -112,7 +112,7 @@ function readFileSafe(path: string): string | undefined {
 export const command = {
   name: "import",
   summary,
-  usage: usage.split("\n")[0].replace(/^usage: fleet import /, ""),
+  usage: usage.replace(/^usage: fleet import /, ""),
   run: (args: string[], io: ToolIO) => run(args, io),
 };
 
