@@ -12,10 +12,8 @@ export interface FleetProgramOptions {
   /** The school list and the placement ledger. */
   schoolsFile: string;
   ledgerFile: string;
-  /** Declare only these hypervisors (a cell); all when absent. */
+  /** Declare only these hypervisors (a cell); else the config's `cell`, else all. */
   cell?: readonly string[];
-  /** Direct kernel boot for images without a boot loader (the lab's). */
-  kernelBoot?: { kernel: string; initrd: string; cmdline: string };
 }
 
 export const DEFAULT_INPUTS = {
@@ -37,7 +35,8 @@ export function planFromStackConfig(opts: FleetProgramOptions, config: pulumi.Co
     ledger: ledger.entries,
     files: { schools: opts.schoolsFile, ledger: opts.ledgerFile },
   });
-  return opts.cell ? selectHypervisors(plan, opts.cell) : plan;
+  const cell = opts.cell ?? fleetConfig.cell;
+  return cell ? selectHypervisors(plan, cell) : plan;
 }
 
 /**
@@ -51,7 +50,6 @@ export function fleetProgram(opts: FleetProgramOptions) {
     const fleet = new Fleet("fleet", {
       plan,
       secrets: readFleetSecrets(config, plan.settings.tls !== undefined),
-      kernelBoot: opts.kernelBoot,
     });
     return { ...fleet.inventory, adminPasswords: fleet.adminPasswords };
   };

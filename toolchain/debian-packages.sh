@@ -14,6 +14,8 @@ packages=(
   # lab guest image and loopback SSH
   mmdebstrap e2fsprogs openssh-server openssh-client
   iproute2 procps psmisc
+  # PHP, to run the generated config and install wrapper in tests
+  php-cli
   # promtool, to check the generated monitoring config (the service is never started)
   prometheus
 )

@@ -9,8 +9,6 @@ import type { FleetSecrets } from "./secrets";
 export interface FleetArgs {
   plan: FleetPlan;
   secrets: FleetSecrets;
-  /** Direct kernel boot for images without a boot loader (the lab's). */
-  kernelBoot?: { kernel: string; initrd: string; cmdline: string };
 }
 
 /**
@@ -35,7 +33,7 @@ export class Fleet extends pulumi.ComponentResource {
       for (const hostName of hvPlan.hosts) {
         const hostPlan = plan.hostsByName[hostName];
         const host = new MoodleHost(
-          { plan: hostPlan, settings, hypervisor, secrets, kernelBoot: args.kernelBoot },
+          { plan: hostPlan, settings, hypervisor, secrets },
           { parent: hypervisor },
         );
         const installs: Record<string, pulumi.Resource> = {};

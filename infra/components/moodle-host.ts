@@ -14,8 +14,6 @@ export interface MoodleHostArgs {
   plan: PlannedHost;
   settings: FleetSettings;
   hypervisor: Hypervisor;
-  /** Direct kernel boot (lab images); production images boot their own loader. */
-  kernelBoot?: { kernel: string; initrd: string; cmdline: string };
   secrets: FleetSecrets;
 }
 
@@ -75,6 +73,7 @@ export class MoodleHost extends pulumi.ComponentResource {
     );
 
     const lan = hypervisor.plan.network;
+    const kernelBoot = hypervisor.plan.baseImage.kernelBoot;
     const network = "bridge" in lan ? { bridge: lan.bridge } : { networkName: lan.network };
     this.domain = new libvirt.Domain(
       plan.name,
@@ -88,10 +87,11 @@ export class MoodleHost extends pulumi.ComponentResource {
         disks: [{ volumeId: rootVolume.id }, { volumeId: dataVolume.id }],
         networkInterfaces: [network],
         consoles: [{ type: "pty", targetPort: "0", targetType: "serial" }],
-        ...(args.kernelBoot && {
-          kernel: args.kernelBoot.kernel,
-          initrd: args.kernelBoot.initrd,
-          cmdlines: [{ _: args.kernelBoot.cmdline }],
+        // Images without a boot loader (the lab's) boot their kernel directly.
+        ...(kernelBoot && {
+          kernel: kernelBoot.kernel,
+          initrd: kernelBoot.initrd,
+          cmdlines: [{ _: kernelBoot.cmdline }],
         }),
       },
       {

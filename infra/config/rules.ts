@@ -37,6 +37,7 @@ export const ipv4 = str("ipv4", isIPv4, "not an IPv4 address");
 export const hostOrIpv4 = str("host", (v) => isIPv4(v) || isDnsName(v), "neither an IPv4 address nor a host name");
 export const absolutePath = str("path", isAbsolutePath, "not an absolute path without '..'");
 export const httpUrl = str("url", (v) => isUrl(v, ["http:", "https:"]), "not an http(s) URL");
+export const releaseUrl = str("url", (v) => isUrl(v, ["http:", "https:", "file:"]), "not an http(s) or file URL");
 export const gitUrl = str(
   "url",
   (v) => isUrl(v, ["https:", "http:", "ssh:", "git:", "file:"]) || SCP_LIKE.test(v),

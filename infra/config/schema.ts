@@ -7,6 +7,7 @@ import {
   gitUrl,
   hostOrIpv4,
   httpUrl,
+  releaseUrl,
   ipv4,
   isAbsolutePath,
   isUrl,
@@ -76,6 +77,13 @@ const hypervisorSchema = z.strictObject({
   baseImage: z.strictObject({
     source: str("image-source", (v) => isAbsolutePath(v) || isUrl(v, ["http:", "https:"]), "neither an absolute path nor an http(s) URL"),
     format: z.enum(["qcow2", "raw"]),
+    /**
+     * Direct kernel boot, for images without a boot loader (the lab's):
+     * kernel and initrd paths on the hypervisor and the kernel command line.
+     */
+    kernelBoot: z
+      .strictObject({ kernel: absolutePath, initrd: absolutePath, cmdline: z.string().regex(/^[ -~]{1,1024}$/) })
+      .optional(),
   }),
   /** Where the VMs' NIC attaches: an existing Linux bridge or a libvirt network; exactly one. */
   network: z
@@ -119,7 +127,8 @@ const moodleSchema = z.strictObject({
           branch: str("git-ref", (v) => /^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(v) && !v.includes(".."), "not a git branch name"),
         })
         .optional(),
-      tarball: z.strictObject({ url: httpUrl, sha256 }).optional(),
+      // file: URLs name a tarball already on the VM (an image that carries its release).
+      tarball: z.strictObject({ url: releaseUrl, sha256 }).optional(),
     })
     .superRefine((r, ctx) => {
       if ((r.git === undefined) === (r.tarball === undefined))
@@ -181,10 +190,19 @@ export const fleetConfigSchema = z
     installsPerHost: z.number().int().min(1).max(50).default(4),
     /** Protect data volumes and sites from deletion by Pulumi (set false only in labs). */
     protectData: z.boolean().default(true),
+    /**
+     * Set by the fleet driver on a cell stack (`<env>-<hypervisor>`): the
+     * hypervisors this stack declares. Absent: the whole fleet in one stack.
+     */
+    cell: z.array(dnsLabel).min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (!Object.hasOwn(c.tiers, c.defaultTier))
       custom(ctx, ["defaultTier"], "unknown-tier", `tier "${c.defaultTier}" is not in tiers (${Object.keys(c.tiers).join(", ") || "none"})`);
+
+    for (const name of c.cell ?? [])
+      if (!c.hypervisors.some((hv) => hv.name === name))
+        custom(ctx, ["cell"], "unknown-hypervisor", `cell "${name}" is not one of the hypervisors`);
 
     const firstIndex = new Map<string, number>();
     c.hypervisors.forEach((hv, k) => {

@@ -18,7 +18,7 @@ export interface PlannedHypervisor {
   name: string;
   uri: string;
   pool: { name: string; path: string };
-  baseImage: { source: string; format: "qcow2" | "raw" };
+  baseImage: { source: string; format: "qcow2" | "raw"; kernelBoot?: { kernel: string; initrd: string; cmdline: string } };
   network: PlannedNetwork;
   domainType: "kvm" | "qemu";
   capacity: { vcpu: number; memoryMiB: number };

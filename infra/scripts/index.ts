@@ -1,0 +1,15 @@
+/**
+ * Everything that runs on a VM (cloud-init seed, host bootstrap, site install
+ * and delete scripts) and the sites' DNS updates. Pure functions from plain
+ * inputs to text.
+ */
+export type { HostScriptInput, MoodleReleaseSource, PluginBundle, ScriptOptions, SiteScriptInput, SystemPaths } from "./types";
+export { DEFAULT_SYSTEM_PATHS } from "./types";
+export { ScriptInputError, validateHostInput, validateSiteInput } from "./validate";
+export { base64Embed, heredoc, phpQuote, shellJoin, shellQuote, sqlIdent, sqlQuote } from "./quote";
+export { cloudInitMetaData, cloudInitNetworkConfig, cloudInitUserData } from "./cloudinit";
+export { OPTIONAL_PACKAGES, REQUIRED_PACKAGES, hostBootstrapScript, releaseId } from "./bootstrap";
+export { SITE_INSTALL_STDIN, siteDeleteScript, siteInstallScript, siteInstallStdin, siteMarkerPath } from "./site";
+export { SITE_CONFIG_ENV, installWrapperPhp, releaseConfigPhp, siteConfigPhp } from "./php";
+export { siteSlug } from "./configs";
+export { dnsDeleteScript, dnsStdin, dnsUpsertScript, type DnsRecordInput, type DnsServer } from "./dns";

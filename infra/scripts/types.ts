@@ -1,0 +1,111 @@
+/**
+ * Inputs of the script generators. They are plain data, decoupled from the
+ * fleet plan: the component that declares a host or a site maps its plan
+ * entry onto one of these. Everything here is non-secret; secrets travel on
+ * the remote command's standard input (see bootstrap.ts and site.ts).
+ */
+
+/** Where the Moodle code of a host comes from. Fetched once per host. */
+export type MoodleReleaseSource =
+  | { git: { url: string; branch: string } }
+  | { tarball: { url: string; sha256: string } };
+
+/** A tar.gz of plugins, paths relative to the Moodle root (e.g. `mod/foo/…`), unpacked over the release. */
+export interface PluginBundle {
+  url: string;
+  sha256: string;
+}
+
+export interface HostScriptInput {
+  /** Short host name, a single DNS label, e.g. `moodle-vm-0007`. Also the cloud-init instance id. */
+  hostName: string;
+  /** Fully qualified host name, e.g. `moodle-vm-0007.hosts.example.org`. */
+  fqdn: string;
+  /** Static IPv4 or IPv6 address of eth0. */
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  nameservers: readonly string[];
+  /** DNS search domains (optional). */
+  searchDomains?: readonly string[];
+  /** The account Pulumi connects as. The generated scripts must run as root, so this is normally `root`. */
+  sshUser: string;
+  /** One OpenSSH public key line. */
+  sshPublicKey: string;
+  /** Size of the host's default php-fpm pool (`www`); sites bring their own pools. */
+  phpWorkers: number;
+  release: MoodleReleaseSource;
+  pluginBundle?: PluginBundle;
+  /** Shared, read-only Moodle code of all sites on the host, e.g. `/srv/moodle/release`. Must not be a mount point. */
+  releaseDir: string;
+  /** The wildcard certificate (PEM, chain included). Its private key arrives on the bootstrap's standard input. */
+  tls?: { certificate: string };
+  /** IANA time zone, e.g. `Europe/Berlin`. */
+  timezone: string;
+  /**
+   * Packages cloud-init installs at first boot. Defaults to the host's base
+   * packages; pass `[]` for an image that already has them and no network
+   * (cloud-init refreshes apt's lists before installing anything).
+   */
+  bootPackages?: readonly string[];
+}
+
+export interface SiteScriptInput {
+  /** The school's id (e.g. the office number); names the pool, vhost, cron file and archives. */
+  schoolId: string;
+  /** The school's name, untrusted free text: it only ever reaches Moodle as a quoted argument. */
+  fullName: string;
+  /** Moodle's short site name (the school id). */
+  shortName: string;
+  /** The site's host name, e.g. `04123456.moodle.example.org`. */
+  fqdn: string;
+  /** Moodle's wwwroot, e.g. `https://04123456.moodle.example.org`. https needs the host's wildcard certificate. */
+  url: string;
+  adminUser: string;
+  adminEmail: string;
+  /** System user the site's PHP runs as. */
+  linuxUser: string;
+  dbName: string;
+  dbUser: string;
+  /** Moodle's dataroot, e.g. `/srv/moodle/data/04123456`. */
+  dataDir: string;
+  /** Size of the site's php-fpm pool (pm.max_children). */
+  phpWorkers: number;
+  /** The host's shared release, e.g. `/srv/moodle/release`. */
+  releaseDir: string;
+  /** Per-site directory holding config.php, e.g. `/srv/moodle/sites/04123456`. */
+  siteRoot: string;
+  /** Where the delete script leaves its archives, e.g. `/srv/moodle/archive`. */
+  archiveDir: string;
+}
+
+/**
+ * System locations the scripts touch besides the ones named in the inputs.
+ * Production uses {@link DEFAULT_SYSTEM_PATHS}; tests point them into a
+ * sandbox.
+ */
+export interface SystemPaths {
+  apacheDir: string;
+  phpEtcDir: string;
+  phpRunDir: string;
+  cronDir: string;
+  tlsDir: string;
+  lockDir: string;
+  /** Small state of the scripts themselves (e.g. which optional packages were tried). */
+  stateDir: string;
+}
+
+export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
+  apacheDir: "/etc/apache2",
+  phpEtcDir: "/etc/php",
+  phpRunDir: "/run/php",
+  cronDir: "/etc/cron.d",
+  tlsDir: "/etc/ssl/moodle-fleet",
+  lockDir: "/run/lock",
+  stateDir: "/var/lib/moodle-fleet",
+});
+
+export interface ScriptOptions {
+  /** Overrides of system locations (tests only). */
+  paths?: Partial<SystemPaths>;
+}

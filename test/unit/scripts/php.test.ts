@@ -1,0 +1,132 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { installWrapperPhp, releaseConfigPhp, siteConfigPhp, type SiteScriptInput } from "../../../infra/scripts";
+
+// These run the generated PHP for real; they need a php binary.
+const hasPhp = spawnSync("bash", ["-c", "command -v php"]).status === 0;
+
+const NAME = "$(touch /tmp/never) 'Schüle' \"Öhringen\"\n`id`; rm -rf / \\ --adminpass=fake";
+const DB_PASS = `db'pa\\ss"$x\`y\`%s\\\\'`;
+const ADMIN_PASS = `ad'min\\"$HOME --x=y`;
+
+let dir: string;
+let site: SiteScriptInput;
+
+function php(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
+  return spawnSync("php", ["-n", ...args], {
+    input: opts.stdin ?? "",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(opts.env ?? {}) },
+    encoding: "utf8",
+  });
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "mfphp"));
+  site = {
+    schoolId: "04123456",
+    fullName: NAME,
+    shortName: "04123456",
+    fqdn: "04123456.moodle.example.org",
+    url: "https://04123456.moodle.example.org",
+    adminUser: "admin",
+    adminEmail: "admin@example.org",
+    linuxUser: "m04123456",
+    dbName: "moodle_04123456",
+    dbUser: "moodle_04123456",
+    dataDir: join(dir, "data"),
+    phpWorkers: 2,
+    releaseDir: join(dir, "release"),
+    siteRoot: join(dir, "site"),
+    archiveDir: join(dir, "archive"),
+  };
+  // A stand-in release: Moodle's layout, an installer that reports what it got.
+  mkdirSync(join(dir, "release/admin/cli"), { recursive: true });
+  mkdirSync(join(dir, "release/lib"));
+  mkdirSync(join(dir, "site"));
+  writeFileSync(join(dir, "release/config.php"), releaseConfigPhp());
+  writeFileSync(join(dir, "release/lib/setup.php"), "<?php\ndefine('STANDIN_SETUP_LOADED', true);\n");
+  writeFileSync(
+    join(dir, "release/admin/cli/install_database.php"),
+    `<?php
+define('CLI_SCRIPT', true);
+require(__DIR__ . '/../../config.php');
+echo json_encode(['argv' => $_SERVER['argv'], 'argc' => $_SERVER['argc'], 'globalargv' => $argv,
+    'cfg' => $CFG, 'setup' => defined('STANDIN_SETUP_LOADED'), 'cwd' => getcwd(),
+    'script' => $_SERVER['SCRIPT_FILENAME'], 'included' => get_included_files()]);
+`,
+  );
+  writeFileSync(join(dir, "site/site-config.php"), siteConfigPhp(site, DB_PASS));
+  writeFileSync(join(dir, "site/install-wrapper.php"), installWrapperPhp());
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasPhp)("generated PHP", () => {
+  it("is syntactically valid", () => {
+    for (const f of ["release/config.php", "site/site-config.php", "site/install-wrapper.php"]) {
+      const r = php(["-l", join(dir, f)]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+  });
+
+  it("runs the installer with the site's config and the admin password appended inside PHP", () => {
+    const installer = join(dir, "release/admin/cli/install_database.php");
+    const args = [installer, "--agree-license", `--fullname=${NAME}`, "--shortname=04123456"];
+    const r = php([join(dir, "site/install-wrapper.php"), ...args], {
+      stdin: `${ADMIN_PASS}\n`,
+      env: { MOODLE_SITE_CONFIG: join(dir, "site/site-config.php") },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.argv).toEqual([...args, `--adminpass=${ADMIN_PASS}`]);
+    expect(out.globalargv).toEqual(out.argv);
+    expect(out.argc).toBe(args.length + 1);
+    expect(out.setup).toBe(true);
+    expect(out.cwd).toBe(join(dir, "release/admin/cli"));
+    expect(out.script).toBe(installer);
+    // The release's config.php is the only included file named config.php.
+    expect(out.included.filter((f: string) => f.endsWith("/config.php"))).toEqual([join(dir, "release/config.php")]);
+    expect(out.cfg).toMatchObject({
+      dbtype: "mariadb",
+      dbhost: "localhost",
+      dbname: "moodle_04123456",
+      dbuser: "moodle_04123456",
+      dbpass: DB_PASS,
+      prefix: "mdl_",
+      wwwroot: "https://04123456.moodle.example.org",
+      dataroot: join(dir, "data"),
+    });
+  });
+
+  it("refuses to run without a password on stdin", () => {
+    const r = php([join(dir, "site/install-wrapper.php"), join(dir, "release/admin/cli/install_database.php")], {
+      env: { MOODLE_SITE_CONFIG: join(dir, "site/site-config.php") },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+  });
+
+  it("the release's config.php refuses a missing or odd MOODLE_SITE_CONFIG", () => {
+    const installer = join(dir, "release/admin/cli/install_database.php");
+    for (const env of [{}, { MOODLE_SITE_CONFIG: "site/site-config.php" }, { MOODLE_SITE_CONFIG: `${dir}/site/../site/site-config.php` }, { MOODLE_SITE_CONFIG: `${dir}/nowhere/site-config.php` }, { MOODLE_SITE_CONFIG: `${dir}/site/site-config.txt` }]) {
+      const r = php([installer], { env: env as Record<string, string> });
+      expect(r.status, JSON.stringify(env)).toBe(1);
+      expect(r.stderr).toMatch(/MOODLE_SITE_CONFIG/);
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  it("why not symlinks: PHP resolves them in __DIR__, so a linked tree still loads the release's config.php", () => {
+    mkdirSync(join(dir, "linked"));
+    symlinkSync(join(dir, "release/admin"), join(dir, "linked/admin"));
+    writeFileSync(join(dir, "linked/config.php"), "<?php echo 'per-site copy'; exit(0);\n");
+    const r = php([join(dir, "linked/admin/cli/install_database.php")], { env: {} });
+    expect(r.stderr).toMatch(/MOODLE_SITE_CONFIG/); // the release's file answered, not linked/config.php
+    expect(r.stdout).not.toContain("per-site copy");
+  });
+});

@@ -1,0 +1,331 @@
+/**
+ * A sandbox that runs the generated scripts for real with bash, with PATH
+ * holding nothing but stubs. Every external command a script runs is a stub
+ * that records its argv, environment and (for some) standard input, so tests
+ * can inspect exactly what reached which process. Commands with system-wide
+ * effects (users, MariaDB, PHP, services, packages, downloads) only log and
+ * simulate their effect in a state directory; plain file commands pass
+ * through to the real binaries, but refuse absolute paths outside the
+ * sandbox. A command without a stub fails ("command not found").
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { HostScriptInput, SiteScriptInput, SystemPaths } from "../../../infra/scripts";
+
+export interface Call {
+  name: string;
+  argv: string[];
+  env: string[];
+  stdin?: Buffer;
+  extra: Record<string, string>;
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const binaries = new Map<string, string>();
+function realBinary(name: string): string {
+  let p = binaries.get(name);
+  if (p === undefined) {
+    p = execFileSync("bash", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
+    if (!p.startsWith("/")) throw new Error(`no ${name} binary on this machine`);
+    binaries.set(name, p);
+  }
+  return p;
+}
+
+const STUB_HEAD = (name: string) => `#!/bin/bash
+set -u
+__n=${name}
+__d="$SBX_ROOT/log/$(${realBinary("date")} +%s%N)-$$-$__n"
+${realBinary("mkdir")} -p "$__d"
+printf '%s\\0' "$__n" "$@" >"$__d/argv"
+${realBinary("env")} -0 >"$__d/env"
+`;
+
+const R = (n: string) => realBinary(n);
+
+/** Bodies of the log-and-simulate stubs. $__d is the call's log directory, $S the state directory. */
+function simulatedStubs(): Record<string, string> {
+  const cat = R("cat");
+  const mkdir = R("mkdir");
+  const rm = R("rm");
+  const ln = R("ln");
+  const stat = R("stat");
+  const touch = R("touch");
+  const cp = R("cp");
+  return {
+    mysql: `${cat} >"$__d/stdin"
+[ -e "$S/mysql_fail" ] && exit 1
+sql=$(${cat} "$__d/stdin")
+case "$sql" in
+  *information_schema.TABLES*) ${cat} "$S/config_tables" 2>/dev/null || echo 0 ;;
+  *rolesactive*) ${cat} "$S/config_tables" 2>/dev/null || echo 0 ;;
+  *information_schema.SCHEMATA*) ${cat} "$S/db_exists" 2>/dev/null || echo 0 ;;
+esac
+case "$sql" in *"DROP DATABASE"*) echo 0 >"$S/config_tables"; echo 0 >"$S/db_exists" ;; esac
+case "$sql" in *"CREATE DATABASE"*) echo 1 >"$S/db_exists" ;; esac
+exit 0`,
+    mysqldump: `[ -e "$S/mysqldump_fail" ] && exit 2
+echo "-- dump of the last argument: \${!#}"`,
+    php: `${cat} >"$__d/stdin"
+if [ -e "\${1:-}" ]; then ${stat} -c '%a' "$1" >"$__d/arg1-mode"; fi
+if [ -n "\${MOODLE_SITE_CONFIG:-}" ] && [ -e "$MOODLE_SITE_CONFIG" ]; then ${stat} -c '%a' "$MOODLE_SITE_CONFIG" >"$__d/config-mode"; fi
+code=$(${cat} "$S/php_exit" 2>/dev/null || echo 0)
+[ "$code" = 0 ] && echo 1 >"$S/config_tables"
+exit "$code"`,
+    runuser: `while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
+shift
+exec "$@"`,
+    getent: `[ -e "$S/users/$2" ]`,
+    useradd: `${mkdir} -p "$S/users"; ${touch} "$S/users/\${!#}"`,
+    userdel: `${rm} -f "$S/users/$1"`,
+    groupdel: `exit 0`,
+    pkill: `exit 1`,
+    chown: `for a in "$@"; do if [ -e "$a" ]; then ${stat} -c '%a %n' "$a" >>"$__d/modes"; fi; done
+exit 0`,
+    systemctl: `exit 0`,
+    a2enmod: `exit 0`,
+    a2enconf: `exit 0`,
+    a2ensite: `for a in "$@"; do case $a in -*) ;; *) ${ln} -sfn "../sites-available/$a.conf" "$SBX_ROOT/etc/apache2/sites-enabled/$a.conf" ;; esac; done`,
+    a2dissite: `for a in "$@"; do case $a in -*) ;; *) ${rm} -f "$SBX_ROOT/etc/apache2/sites-enabled/$a.conf" ;; esac; done`,
+    apachectl: `[ ! -e "$S/apachectl_fail" ]`,
+    "php-fpm8.2": `[ ! -e "$S/fpm_fail" ]`,
+    "cloud-init": `if [ "\${1:-}" = status ] && [ "\${2:-}" = --wait ]; then exit "$(${cat} "$S/cloud_init_rc" 2>/dev/null || echo 0)"; fi
+echo "status: done"`,
+    "dpkg-query": `p=\${!#}
+[ -e "$S/missing/$p" ] && exit 1
+printf 'install ok installed'`,
+    "apt-get": `[ -e "$S/apt_fail" ] && exit 100
+if [ "$1" = install ]; then for a in "$@"; do ${rm} -f "$S/missing/$a"; done; fi
+exit 0`,
+    git: `[ -e "$S/git_fail" ] && exit 128
+dest=\${!#}
+${mkdir} -p "$dest/admin/cli" "$dest/lib" "$dest/.git"
+echo '<?php // installer test double' >"$dest/admin/cli/install_database.php"
+echo '<?php // setup test double' >"$dest/lib/setup.php"
+echo 'ref' >"$dest/.git/HEAD"
+echo '<?php' >"$dest/index.php"`,
+    nsupdate: `key=""; prev=""
+for a in "$@"; do if [ "$prev" = -k ]; then key=$a; fi; prev=$a; done
+${cat} >"$__d/stdin"
+if [ -n "$key" ]; then ${stat} -c '%a' "$key" >"$__d/key-mode"; ${cp} "$key" "$__d/key-copy"; fi
+[ ! -e "$S/nsupdate_fail" ]`,
+    curl: `out=""; url=\${!#}
+while [ $# -gt 0 ]; do if [ "$1" = --output ]; then out=$2; fi; shift; done
+src="$S/fixtures/\${url##*/}"
+[ -e "$src" ] || exit 22
+${cp} "$src" "$out"`,
+  };
+}
+
+/** Real commands, run as they are. `cat` also records the mode of the file its output goes to. */
+function passthroughStubs(): Record<string, string> {
+  const stat = R("stat");
+  const readlink = R("readlink");
+  const out: Record<string, string> = {};
+  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip"]) {
+    out[n] = `exec ${R(n)} "$@"`;
+  }
+  out.cat = `if [ -f "/proc/$$/fd/1" ]; then
+  ${readlink} "/proc/$$/fd/1" >"$__d/stdout-path"
+  ${stat} -L -c '%a' "/proc/$$/fd/1" >"$__d/stdout-mode"
+fi
+exec ${R("cat")} "$@"`;
+  return out;
+}
+
+/** Real file commands that refuse absolute paths outside the sandbox. */
+function guardedStubs(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of ["rm", "mv", "cp", "chmod", "mkdir", "find", "tar", "ln"]) {
+    out[n] = `for a in "$@"; do
+  case $a in
+    "$SBX_ROOT"/*|/dev/null) ;;
+    /*) printf '%s\\0' "$__n" "$@" >>"$SBX_ROOT/violations"; exit 97 ;;
+  esac
+done
+exec ${R(n)} "$@"`;
+  }
+  return out;
+}
+
+export class Sandbox {
+  readonly root: string;
+  readonly state: string;
+  readonly paths: SystemPaths;
+
+  constructor() {
+    this.root = mkdtempSync(join(tmpdir(), "mfsbx"));
+    this.state = join(this.root, "state");
+    this.paths = {
+      apacheDir: join(this.root, "etc/apache2"),
+      phpEtcDir: join(this.root, "etc/php"),
+      phpRunDir: join(this.root, "run/php"),
+      cronDir: join(this.root, "etc/cron.d"),
+      tlsDir: join(this.root, "etc/ssl/moodle-fleet"),
+      lockDir: join(this.root, "run/lock"),
+      stateDir: join(this.root, "var/lib/moodle-fleet"),
+    };
+    for (const d of [
+      "bin",
+      "log",
+      "tmp",
+      "home",
+      "state/users",
+      "state/missing",
+      "state/fixtures",
+      "etc/apache2/sites-available",
+      "etc/apache2/sites-enabled",
+      "etc/apache2/conf-available",
+      "etc/php/8.2/fpm/pool.d",
+      "etc/php/8.2/fpm/conf.d",
+      "etc/php/8.2/cli/conf.d",
+      "etc/cron.d",
+      "run/php",
+      "run/lock",
+    ]) {
+      mkdirSync(join(this.root, d), { recursive: true });
+    }
+    const simulated = simulatedStubs();
+    const stubs = { ...simulated, ...passthroughStubs(), ...guardedStubs() };
+    for (const [name, body] of Object.entries(stubs)) {
+      const head = STUB_HEAD(name) + (name in simulated ? 'S="$SBX_ROOT/state"\n' : "");
+      writeFileSync(join(this.root, "bin", name), `${head}${body}\n`, { mode: 0o755 });
+    }
+  }
+
+  /** A path inside the sandbox. */
+  p(rel: string): string {
+    return join(this.root, rel);
+  }
+
+  setState(name: string, value = ""): void {
+    writeFileSync(join(this.state, name), value);
+  }
+
+  clearState(name: string): void {
+    rmSync(join(this.state, name), { force: true });
+  }
+
+  /** Runs a script with bash; stdin as given. */
+  run(script: string, stdin = ""): RunResult {
+    const file = join(this.root, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
+    writeFileSync(file, script);
+    const r = spawnSync(R("bash"), [file], {
+      input: stdin,
+      env: {
+        PATH: join(this.root, "bin"),
+        HOME: join(this.root, "home"),
+        TMPDIR: join(this.root, "tmp"),
+        SBX_ROOT: this.root,
+      },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Every stub call so far, in order. */
+  calls(): Call[] {
+    const dir = join(this.root, "log");
+    return readdirSync(dir)
+      .sort((a, b) => {
+        const [ta, tb] = [BigInt(a.split("-")[0]), BigInt(b.split("-")[0])];
+        return ta < tb ? -1 : ta > tb ? 1 : 0;
+      })
+      .map((entry) => {
+        const d = join(dir, entry);
+        const argv = readFileSync(join(d, "argv"), "utf8").split("\0").slice(0, -1);
+        const env = readFileSync(join(d, "env"), "utf8").split("\0").slice(0, -1);
+        const extra: Record<string, string> = {};
+        for (const f of readdirSync(d)) {
+          if (!["argv", "env", "stdin"].includes(f)) extra[f] = readFileSync(join(d, f), "utf8").trim();
+        }
+        const stdinFile = join(d, "stdin");
+        return {
+          name: argv[0],
+          argv: argv.slice(1),
+          env,
+          stdin: existsSync(stdinFile) ? readFileSync(stdinFile) : undefined,
+          extra,
+        };
+      });
+  }
+
+  callsOf(name: string): Call[] {
+    return this.calls().filter((c) => c.name === name);
+  }
+
+  clearLog(): void {
+    rmSync(join(this.root, "log"), { recursive: true, force: true });
+    mkdirSync(join(this.root, "log"));
+  }
+
+  /** Calls of guarded commands that tried to leave the sandbox. */
+  violations(): string {
+    const f = join(this.root, "violations");
+    return existsSync(f) ? readFileSync(f, "utf8").replace(/\0/g, " ") : "";
+  }
+
+  /** Site input whose directories lie in the sandbox. */
+  site(overrides: Partial<SiteScriptInput> = {}): SiteScriptInput {
+    const id = overrides.schoolId ?? "04123456";
+    return {
+      schoolId: id,
+      fullName: "Grundschule Am Bach",
+      shortName: id,
+      fqdn: `${id}.moodle.example.org`,
+      url: `https://${id}.moodle.example.org`,
+      adminUser: "admin",
+      adminEmail: "admin@example.org",
+      linuxUser: `m${id}`,
+      dbName: `moodle_${id}`,
+      dbUser: `moodle_${id}`,
+      dataDir: this.p(`srv/moodle/data/${id}`),
+      phpWorkers: 4,
+      releaseDir: this.p("srv/moodle/release"),
+      siteRoot: this.p(`srv/moodle/sites/${id}`),
+      archiveDir: this.p("srv/moodle/archive"),
+      ...overrides,
+    };
+  }
+
+  host(overrides: Partial<HostScriptInput> = {}): HostScriptInput {
+    return {
+      hostName: "moodle-vm-0001",
+      fqdn: "moodle-vm-0001.hosts.example.org",
+      address: "10.20.0.11",
+      prefixLength: 24,
+      gateway: "10.20.0.1",
+      nameservers: ["10.20.0.2"],
+      sshUser: "root",
+      sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOk3TestKeyOnlyForUnitTests fleet@example",
+      phpWorkers: 2,
+      release: { git: { url: "https://git.example.org/moodle.git", branch: "MOODLE_405_STABLE" } },
+      releaseDir: this.p("srv/moodle/release"),
+      timezone: "Europe/Berlin",
+      ...overrides,
+    };
+  }
+
+  /** A minimal stand-in of a Moodle release, as if the bootstrap had run. */
+  fakeRelease(): void {
+    mkdirSync(this.p("srv/moodle/release/admin/cli"), { recursive: true });
+    writeFileSync(this.p("srv/moodle/release/admin/cli/install_database.php"), "<?php\n");
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Every argv element and environment entry of every call, for secret scans. */
+export function everythingPassedAsArgsOrEnv(calls: Call[]): string {
+  return calls.map((c) => [c.name, ...c.argv, ...c.env].join("\n")).join("\n");
+}
