@@ -22,7 +22,7 @@ describe("config schema", () => {
 
   it("lists every top-level key, secrets excluded", () => {
     expect([...CONFIG_KEYS].sort()).toEqual(
-      ["defaultTier", "dns", "domain", "hypervisors", "installsPerHost", "moodle", "protectData", "ssh", "tiers", "tls"].sort(),
+      ["cell", "defaultTier", "dns", "domain", "hypervisors", "installsPerHost", "moodle", "protectData", "ssh", "tiers", "tls"].sort(),
     );
   });
 
@@ -247,5 +247,12 @@ describe("stack config file", () => {
 
   it("requires a config mapping", () => {
     expect(parseStackConfig("encryptionsalt: x\n", "s.yaml").issues).toEqual([expect.objectContaining({ rule: "yaml" })]);
+  });
+});
+
+describe("the cell key", () => {
+  it("names configured hypervisors only", () => {
+    expect(errors(configInput({ cell: ["hv09"] }))).toEqual([["cell", "unknown-hypervisor"]]);
+    expect(errors(configInput({ cell: ["hv01"] }))).toEqual([]);
   });
 });

@@ -1,0 +1,74 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { parseFleetConfig } from "../infra/config";
+import { planPlacements } from "../infra/plan";
+import { serializeLedger } from "../infra/inputs";
+
+/**
+ * A synthetic fleet of `schools` schools on hypervisors of 4 hosts × 50
+ * sites each (4,000 schools: 20 hypervisors, 80 hosts), written as the same
+ * three files an operator has: school list, ledger and stack config.
+ */
+export interface GeneratedFleet {
+  dir: string;
+  schoolsFile: string;
+  ledgerFile: string;
+  stackFile: string;
+  /** The `config:` section of the stack file, key -> value. */
+  config: Record<string, unknown>;
+  hypervisors: string[];
+}
+
+export const SITES_PER_HOST = 50;
+export const HOSTS_PER_HYPERVISOR = 4;
+
+export function generateFleet(dir: string, schools: number, overrides: { uri?: string; poolPath?: string } = {}): GeneratedFleet {
+  fs.mkdirSync(dir, { recursive: true });
+  const hypervisorCount = Math.ceil(schools / (SITES_PER_HOST * HOSTS_PER_HYPERVISOR));
+  const hypervisors = Array.from({ length: hypervisorCount }, (_, k) => `hv${String(k + 1).padStart(2, "0")}`);
+  const config = {
+    "moodle-fleet:domain": "moodle.bench.example",
+    "moodle-fleet:hypervisors": hypervisors.map((name, k) => ({
+      name,
+      uri: overrides.uri ?? `qemu+ssh://root@${name}.bench.example/system`,
+      pool: { name: `bench-${name}`, path: `${overrides.poolPath ?? "/srv/pool"}/${name}` },
+      baseImage: { source: "/srv/images/base.qcow2", format: "qcow2" },
+      network: { bridge: "br0" },
+      addresses: {
+        cidr: `10.${30 + Math.floor(k / 250)}.${k % 250}.0/24`,
+        first: `10.${30 + Math.floor(k / 250)}.${k % 250}.10`,
+        last: `10.${30 + Math.floor(k / 250)}.${k % 250}.250`,
+        gateway: `10.${30 + Math.floor(k / 250)}.${k % 250}.1`,
+        nameservers: ["10.29.0.53"],
+      },
+      capacity: { vcpu: 8 * HOSTS_PER_HYPERVISOR, memoryMiB: 32768 * HOSTS_PER_HYPERVISOR },
+      domainType: "qemu",
+    })),
+    "moodle-fleet:tiers": {
+      standard: { vcpu: 8, memoryMiB: 32768, sitesPerHost: SITES_PER_HOST, diskGiBPerSite: 20, phpWorkers: 8, rootDiskGiB: 20 },
+    },
+    "moodle-fleet:defaultTier": "standard",
+    "moodle-fleet:dns": { server: "10.29.0.53", zone: "moodle.bench.example", tsigKeyName: "bench-key" },
+    "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
+    "moodle-fleet:ssh": { user: "root" },
+    "moodle-fleet:protectData": false,
+  };
+  const rows = Array.from({ length: schools }, (_, k) => {
+    const id = String(4_000_000 + k).padStart(8, "0");
+    return { id, name: `Schule ${k + 1}`, town: "Stuttgart", email: `poststelle@${id}.schulen.example`, tier: "standard" };
+  });
+  const schoolsFile = path.join(dir, "schools.csv");
+  fs.writeFileSync(schoolsFile, ["id,name,town,email,tier", ...rows.map((r) => `${r.id},${r.name},${r.town},${r.email},`)].join("\n") + "\n");
+  const plain = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^moodle-fleet:/, ""), v]));
+  const placed = planPlacements({
+    schools: rows,
+    config: parseFleetConfig(plain),
+    ledger: { file: "ledger", entries: [], issues: [] },
+  });
+  const ledgerFile = path.join(dir, "placement.csv");
+  fs.writeFileSync(ledgerFile, serializeLedger(placed.ledger));
+  const stackFile = path.join(dir, "Pulumi.bench.yaml");
+  fs.writeFileSync(stackFile, stringify({ config }));
+  return { dir, schoolsFile, ledgerFile, stackFile, config, hypervisors };
+}
