@@ -3,6 +3,9 @@
 # tap devices and addresses exist only there.
 LAB_NETNS=${LAB_NETNS:-moodle-lab}
 LAB_RUN=/run/moodle-lab
+# Lasting lab state: the cached guest image, BIND's zone and key, boot checks.
+LAB_STATE=${LAB_STATE:-/var/lib/moodle-lab}
+LAB_IMAGES=$LAB_STATE/images
 
 lab_log() { printf '[lab] %s\n' "$*" >&2; }
 lab_die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
@@ -61,3 +64,46 @@ lab_libvirtd_down() {
     rm -f "$f"
   done
 }
+
+# Debian's udev rules give /dev/kvm to group kvm, mode 0660; where no udev ran
+# it stays root-only. Then libvirtd probes QEMU with KVM but finds KVM unusable
+# for the qemu user when it checks its capability cache, throws the cache away
+# and probes again on every call: each define or start waits 30-60 s.
+lab_kvm_device_setup() {
+  [[ -c /dev/kvm ]] || return 0
+  getent group kvm >/dev/null || groupadd -r kvm
+  chgrp kvm /dev/kvm
+  chmod 0660 /dev/kvm
+}
+
+# The libvirt domain type of lab VMs: qemu (TCG) by default, because Debian
+# guests die under KVM on some hosts ("KVM internal error ... emulation
+# failure"). kvm when LAB_DOMAIN_TYPE says so, or when `lab/boot-check.sh
+# --kvm` passed on this machine (it leaves $LAB_STATE/kvm-boot-ok).
+lab_domain_type() {
+  if [[ -n ${LAB_DOMAIN_TYPE:-} ]]; then
+    printf '%s\n' "$LAB_DOMAIN_TYPE"
+  elif [[ -f $LAB_STATE/kvm-boot-ok && -c /dev/kvm ]]; then
+    printf 'kvm\n'
+  else
+    printf 'qemu\n'
+  fi
+}
+
+# Stops and undefines a libvirt domain by name; nothing happens when there is
+# none. Its disks are the caller's to remove.
+lab_domain_remove() {
+  local name=$1
+  virsh -q -c qemu:///system dominfo "$name" >/dev/null 2>&1 || return 0
+  virsh -q -c qemu:///system destroy "$name" >/dev/null 2>&1 || true
+  virsh -q -c qemu:///system undefine "$name" >/dev/null 2>&1 || true
+}
+
+# The bridge the lab's VMs attach to, and the lab's BIND: both live in the
+# lab namespace (see network.sh and bind.sh).
+_lab_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=network.sh
+source "$_lab_dir/network.sh"
+# shellcheck source=bind.sh
+source "$_lab_dir/bind.sh"
+unset _lab_dir

@@ -13,6 +13,8 @@ packages=(
   bind9 bind9-utils bind9-dnsutils
   # lab guest image and loopback SSH
   mmdebstrap e2fsprogs openssh-server openssh-client
+  # the Moodle stand-in's unit checks (php -l, its command line contract)
+  php-cli
   iproute2 procps psmisc
   # PHP, to run the generated config and install wrapper in tests
   php-cli

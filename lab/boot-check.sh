@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# Boots the lab's guest image once, for real, and checks it: a throwaway
+# libvirt domain (direct kernel boot, a qcow2 overlay of the cached image, a
+# NoCloud seed ISO with a fresh SSH key and a static address on the lab
+# bridge), SSH from inside the lab namespace, then cloud-init, the services,
+# APCu, the Moodle stand-in tarball and (unless --no-standin) the stand-in's
+# install contract through Apache and php-fpm. The domain and its files are
+# removed afterwards, also when a check fails or the script is interrupted.
+#
+#   lab/boot-check.sh [--name NAME] [--addr IP] [--kvm] [--no-standin] [--keep] [--json FILE]
+#                     [--image-env FILE]
+#
+#   --name NAME     domain name (default lab-boot-check-<pid>)
+#   --addr IP       the guest's static address on labbr0 (default 10.77.0.50)
+#   --kvm           boot with domain type kvm; on success later lab domains may
+#                   use kvm (lab_domain_type), on failure they stay on qemu/TCG
+#   --no-standin    skip the stand-in install check
+#   --keep          leave the domain running and its files in place
+#   --json FILE     also write the result (JSON) to FILE
+#   --image-env F   boot the image an image.env file describes instead of
+#                   building or reusing the image of the current recipe
+#
+# Prints timings as it goes and, last, one line `BOOT_CHECK_RESULT {json}`.
+# Exit status 0 only when every check passed.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$LAB_DIR/lib.sh"
+
+name=${LAB_BOOT_NAME:-lab-boot-check-$$}
+addr=10.77.0.50
+domain_type=$(lab_domain_type)
+try_kvm=0
+check_standin=1
+keep=0
+json_out=
+image_env_file=
+timeout_s=${LAB_BOOT_TIMEOUT:-600}
+
+while (($#)); do
+  case "$1" in
+    --name) name=$2; shift 2 ;;
+    --addr) addr=$2; shift 2 ;;
+    --kvm) domain_type=kvm; try_kvm=1; shift ;;
+    --no-standin) check_standin=0; shift ;;
+    --keep) keep=1; shift ;;
+    --json) json_out=$2; shift 2 ;;
+    --image-env) image_env_file=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) lab_die "unknown option $1 (see --help)" ;;
+  esac
+done
+[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || lab_die "domain name '$name' is not a plain name"
+
+lab_require_root
+
+work=$LAB_STATE/boot-check/$name
+key=$work/id_ed25519
+ssh_opts=(-i "$key" -o StrictHostKeyChecking=accept-new -o "UserKnownHostsFile=$work/known_hosts"
+  -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=5 -o LogLevel=ERROR)
+
+guest_ssh() { lab_in_ns ssh "${ssh_opts[@]}" "root@$addr" "$@"; }
+vsh() { virsh -q -c qemu:///system "$@"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+cleanup() {
+  local status=$?
+  if ((keep)); then
+    lab_log "kept: domain $name, files in $work (ssh: ip netns exec $LAB_NETNS ssh -i $key root@$addr)"
+    return
+  fi
+  if ((status != 0)) && [[ -f $work/console.log ]]; then
+    lab_log "last lines of the guest's console:"
+    tail -n 40 "$work/console.log" >&2 || true
+  fi
+  lab_domain_remove "$name"
+  rm -rf --one-file-system "$work"
+}
+
+# ---------------------------------------------------------------------------
+lab_log "guest image: building or reusing the cached one"
+t_image0=$(date +%s.%N)
+if [[ -n $image_env_file ]]; then
+  image_env=$(cat "$image_env_file")
+else
+  image_env=$(bash "$LAB_DIR/image/build.sh" --print-env)
+fi
+t_image1=$(date +%s.%N)
+eval "$image_env"
+image_step_s=$(elapsed "$t_image0" "$t_image1")
+
+lab_bridge_up
+lab_kvm_device_setup
+lab_libvirtd_up
+
+if vsh dominfo "$name" >/dev/null 2>&1; then
+  lab_die "a domain named $name exists already"
+fi
+# Something answering SSH there already would be mistaken for this guest.
+if lab_in_ns timeout 3 bash -c "exec 3<>/dev/tcp/$addr/22" 2>/dev/null; then
+  lab_die "$addr answers already on $LAB_BRIDGE: another guest uses it"
+fi
+
+mkdir -p "$work"
+chmod 0755 "$LAB_STATE" "$LAB_STATE/boot-check" "$work"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A fresh key and a NoCloud seed: static address, root's authorized key.
+ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$key"
+mac=$(printf '52:54:00:%s' "$(printf '%s' "$name" | sha256sum | sed 's/^\(..\)\(..\)\(..\).*/\1:\2:\3/')")
+mkdir -p "$work/seed"
+cat >"$work/seed/meta-data" <<EOF
+instance-id: $name-$(date +%s)
+local-hostname: $name
+EOF
+cat >"$work/seed/user-data" <<EOF
+#cloud-config
+hostname: $name
+disable_root: false
+ssh_pwauth: false
+ssh_authorized_keys:
+  - $(cat "$key.pub")
+EOF
+cat >"$work/seed/network-config" <<EOF
+version: 2
+ethernets:
+  eth0:
+    match:
+      macaddress: "$mac"
+    set-name: eth0
+    addresses: [$addr/$LAB_BRIDGE_PREFIX]
+    routes:
+      - to: 0.0.0.0/0
+        via: $LAB_BRIDGE_ADDR
+EOF
+genisoimage -quiet -output "$work/seed.iso" -volid cidata -joliet -rock \
+  "$work/seed/user-data" "$work/seed/meta-data" "$work/seed/network-config"
+
+qemu-img create -q -f qcow2 -F qcow2 -b "$LAB_IMAGE" "$work/root.qcow2" 8G
+chmod 0644 "$work/seed.iso" "$work/root.qcow2"
+
+cat >"$work/domain.xml" <<EOF
+<domain type='$domain_type'>
+  <name>$name</name>
+  <memory unit='MiB'>2048</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$LAB_KERNEL</kernel>
+    <initrd>$LAB_INITRD</initrd>
+    <cmdline>$LAB_KERNEL_CMDLINE</cmdline>
+  </os>
+  <features><acpi/><apic/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$work/root.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='$work/seed.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+    <interface type='bridge'>
+      <source bridge='$LAB_BRIDGE'/>
+      <mac address='$mac'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='file'>
+      <source path='$work/console.log'/>
+      <target port='0'/>
+    </serial>
+    <rng model='virtio'>
+      <backend model='random'>/dev/urandom</backend>
+    </rng>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+
+t_define=$(date +%s.%N)
+vsh define "$work/domain.xml" >/dev/null
+t_start=$(date +%s.%N)
+vsh start "$name" >/dev/null
+lab_log "domain $name ($domain_type) defined in $(elapsed "$t_define" "$t_start") s, started in $(elapsed "$t_start" "$(date +%s.%N)") s; waiting for SSH on $addr"
+
+boot_ok=0
+deadline=$(($(date +%s) + timeout_s))
+while (($(date +%s) < deadline)); do
+  if guest_ssh true 2>/dev/null; then
+    boot_ok=1
+    break
+  fi
+  if [[ $(vsh domstate "$name" 2>/dev/null) != running ]]; then
+    lab_log "the domain stopped before SSH answered"
+    break
+  fi
+  sleep 1
+done
+t_ssh=$(date +%s.%N)
+boot_s=$(elapsed "$t_start" "$t_ssh")
+if ((!boot_ok)); then
+  if ((try_kvm)); then rm -f "$LAB_STATE/kvm-boot-ok"; fi
+  lab_die "no SSH on $addr after $boot_s s ($domain_type)"
+fi
+lab_log "SSH answered $boot_s s after start"
+
+# ---------------------------------------------------------------------------
+# Checks inside the guest; each prints KEY=value.
+guest_ssh bash -s >"$work/checks.out" 2>"$work/checks.err" <<'EOF' || true
+st=$(cloud-init status --wait 2>/dev/null | sed -n 's/^status: //p')
+echo "cloud_init=$st"
+for s in apache2 php8.2-fpm mariadb redis-server ssh; do
+  echo "svc_$s=$(systemctl is-active "$s" 2>/dev/null)"
+done
+echo "apcu_cli=$(php -r 'echo extension_loaded("apcu") ? "yes" : "no";')"
+if php-fpm8.2 -m 2>/dev/null | grep -qx apcu; then echo "apcu_fpm=yes"; else echo "apcu_fpm=no"; fi
+echo "standin_sha256_file=$(cut -d' ' -f1 /opt/moodle-standin/SHA256 2>/dev/null)"
+echo "standin_sha256_actual=$(sha256sum /opt/moodle-standin/moodle-standin.tgz 2>/dev/null | cut -d' ' -f1)"
+echo "kernel=$(uname -r)"
+echo "root_bytes=$(df -B1 --output=size / | tail -n 1 | tr -d ' ')"
+echo "apt_daily=$(systemctl is-enabled apt-daily.timer 2>/dev/null)"
+echo "apt_daily_upgrade=$(systemctl is-enabled apt-daily-upgrade.timer 2>/dev/null)"
+echo "hostname=$(hostname)"
+echo "default_route=$(ip -4 route show default | awk '{print $3; exit}')"
+echo "failed_units=$(systemctl --failed --no-legend --plain | awk '{print $1}' | paste -sd, -)"
+EOF
+
+get() { sed -n "s/^$1=//p" "$work/checks.out" | head -n 1; }
+
+failures=()
+expect() { # KEY EXPECTED
+  local got
+  got=$(get "$1")
+  if [[ $got != "$2" ]]; then failures+=("$1: expected '$2', got '$got'"); fi
+}
+expect cloud_init done
+for s in apache2 php8.2-fpm mariadb redis-server ssh; do expect "svc_$s" active; done
+expect apcu_cli yes
+expect apcu_fpm yes
+expect standin_sha256_actual "${LAB_STANDIN_SHA256:-}"
+expect standin_sha256_file "${LAB_STANDIN_SHA256:-}"
+expect kernel "$LAB_KERNEL_VERSION"
+expect default_route "$LAB_BRIDGE_ADDR"
+expect hostname "$name"
+expect apt_daily masked
+expect apt_daily_upgrade masked
+if [[ $(get cloud_init) != done ]]; then
+  guest_ssh 'cloud-init status --long; grep -E "WARNING|ERROR|Traceback" /var/log/cloud-init.log | tail -n 20' >&2 || true
+fi
+
+# ---------------------------------------------------------------------------
+# The stand-in's contract, as the fleet's bootstrap uses it: a shared release,
+# a site folder of symlinks with its own config.php, a database, a vhost.
+standin_json='null'
+if ((check_standin)); then
+  guest_ssh bash -s >"$work/standin.out" 2>"$work/standin.err" <<'EOF' || true
+set -u
+rel=/srv/moodle/release-check
+site=/srv/moodle/sites/check
+data=/var/moodledata/check
+mkdir -p "$rel" "$site" "$data"
+tar -xzf /opt/moodle-standin/moodle-standin.tgz -C "$rel"
+for e in "$rel"/moodle/*; do ln -sfn "$e" "$site/"; done
+chown www-data:www-data "$data"
+pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+mariadb -e "CREATE DATABASE checkdb CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+  CREATE USER 'checkuser'@'localhost' IDENTIFIED BY '$pw';
+  GRANT ALL ON checkdb.* TO 'checkuser'@'localhost';"
+cat >"$site/config.php" <<CONF
+<?php
+unset(\$CFG);
+global \$CFG;
+\$CFG = new stdClass();
+\$CFG->dbtype = 'mariadb';
+\$CFG->dblibrary = 'native';
+\$CFG->dbhost = 'localhost';
+\$CFG->dbname = 'checkdb';
+\$CFG->dbuser = 'checkuser';
+\$CFG->dbpass = '$pw';
+\$CFG->prefix = 'mdl_';
+\$CFG->wwwroot = 'http://check.moodle.lab.example';
+\$CFG->dataroot = '$data';
+require_once(__DIR__ . '/lib/setup.php');
+CONF
+chmod 0640 "$site/config.php"; chgrp www-data "$site/config.php"
+cat >/etc/apache2/sites-available/check.conf <<CONF
+<VirtualHost *:80>
+    ServerName check.moodle.lab.example
+    DocumentRoot $site
+    <Directory $site>
+        Options FollowSymLinks
+        Require all granted
+    </Directory>
+</VirtualHost>
+CONF
+a2ensite -q check >/dev/null && systemctl reload apache2
+code() { curl -s -o /tmp/check.html -w '%{http_code}' -H 'Host: check.moodle.lab.example' http://127.0.0.1/; }
+echo "http_before=$(code)"
+cli() { runuser -u www-data -- php "$site/admin/cli/$1" "${@:2}" >/dev/null 2>&1; echo $?; }
+name='Check <School> & "Friends"'
+echo "install_nolicense=$(cli install_database.php --adminpass=Secret-1 --fullname="$name" --shortname=check)"
+echo "install=$(cli install_database.php --agree-license --adminuser=admin --adminpass=Secret-1 \
+  --adminemail=admin@check.moodle.lab.example --fullname="$name" --shortname=check)"
+echo "install_again=$(cli install_database.php --agree-license --adminpass=Secret-1 --fullname="$name" --shortname=check)"
+echo "cron=$(cli cron.php)"
+q() { mariadb -N -B checkdb -e "$1"; }
+echo "rolesactive=$(q "SELECT value FROM mdl_config WHERE name='rolesactive'")"
+echo "lastcron_set=$([[ -n $(q "SELECT value FROM mdl_config WHERE name='lastcron'") ]] && echo yes || echo no)"
+echo "admin_hash_ok=$(php -r 'echo password_verify("Secret-1", $argv[1]) ? "yes" : "no";' "$(q "SELECT password FROM mdl_user WHERE username='admin'")")"
+echo "http_after=$(code)"
+if grep -qF 'Check &lt;School&gt; &amp; &quot;Friends&quot;' /tmp/check.html; then echo "fullname_escaped=yes"; else echo "fullname_escaped=no"; fi
+EOF
+  sget() { sed -n "s/^$1=//p" "$work/standin.out" | head -n 1; }
+  sexpect() {
+    local got
+    got=$(sget "$1")
+    if [[ $got != "$2" ]]; then failures+=("standin $1: expected '$2', got '$got'"); fi
+  }
+  sexpect http_before 503
+  sexpect install_nolicense 1
+  sexpect install 0
+  sexpect install_again 1
+  sexpect cron 0
+  sexpect rolesactive 1
+  sexpect lastcron_set yes
+  sexpect admin_hash_ok yes
+  sexpect http_after 200
+  sexpect fullname_escaped yes
+  standin_json=$(sed -n 's/^\([a-z_]*\)=\(.*\)$/"\1":"\2"/p' "$work/standin.out" | paste -sd, -)
+  standin_json="{$standin_json}"
+fi
+
+if ((try_kvm)); then
+  if ((${#failures[@]} == 0)); then touch "$LAB_STATE/kvm-boot-ok"; else rm -f "$LAB_STATE/kvm-boot-ok"; fi
+fi
+
+# ---------------------------------------------------------------------------
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+failures_json=$(for f in "${failures[@]}"; do json_str "$f"; echo; done | paste -sd, -)
+result=$(cat <<EOF
+{"ok":$( ((${#failures[@]} == 0)) && echo true || echo false ),"domain":$(json_str "$name"),"domainType":$(json_str "$domain_type"),\
+"imageHash":$(json_str "$LAB_IMAGE_HASH"),"image":$(json_str "$LAB_IMAGE"),"imageBytes":$(stat -c %s "$LAB_IMAGE"),\
+"imageBuildSeconds":$LAB_IMAGE_BUILD_SECONDS,"imageStepSeconds":$image_step_s,"bootToSshSeconds":$boot_s,\
+"cloudInit":$(json_str "$(get cloud_init)"),"services":{"apache2":$(json_str "$(get svc_apache2)"),\
+"php8.2-fpm":$(json_str "$(get svc_php8.2-fpm)"),"mariadb":$(json_str "$(get svc_mariadb)"),\
+"redis-server":$(json_str "$(get svc_redis-server)")},"apcu":$(json_str "$(get apcu_fpm)"),\
+"standinSha256":$(json_str "$(get standin_sha256_actual)"),"expectedStandinSha256":$(json_str "${LAB_STANDIN_SHA256:-}"),\
+"rootBytes":$(root_bytes=$(get root_bytes); echo "${root_bytes:-0}"),"failedUnits":$(json_str "$(get failed_units)"),\
+"standin":$standin_json,"failures":[${failures_json}]}
+EOF
+)
+[[ -n $json_out ]] && printf '%s\n' "$result" >"$json_out"
+printf 'BOOT_CHECK_RESULT %s\n' "$result"
+if ((${#failures[@]})); then
+  printf '[lab] check failed: %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+lab_log "all checks passed (image step $image_step_s s, boot to SSH $boot_s s)"

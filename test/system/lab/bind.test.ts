@@ -1,0 +1,113 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot } from "../../../stacks/toolchain";
+import { labSkipped } from "../../support/lab-services";
+
+const LIB = path.join(repoRoot, "lab/lib.sh");
+const NS = "moodle-lab";
+const ZONE = "moodle.lab.example";
+
+/** Runs bash with lab/lib.sh sourced; throws on a non-zero exit. */
+function lab(script: string): string {
+  return execFileSync("bash", ["-c", `set -euo pipefail; source ${JSON.stringify(LIB)}; ${script}`], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function inNs(cmd: string[], input?: string) {
+  return spawnSync("ip", ["netns", "exec", NS, ...cmd], { encoding: "utf8", input, timeout: 30_000 });
+}
+
+function dig(name: string, type = "A"): string {
+  return inNs(["dig", "+short", "+time=2", "+tries=1", "@10.77.0.1", name, type]).stdout.trim();
+}
+
+function nsupdate(commands: string[], keyFile?: string) {
+  const input = ["server 10.77.0.1", `zone ${ZONE}`, ...commands, "send", ""].join("\n");
+  return inNs(keyFile ? ["nsupdate", "-k", keyFile] : ["nsupdate"], input);
+}
+
+function namedPids(): string[] {
+  return inNs(["ss", "-H", "-lnup"]).stdout.split("\n").filter((l) => l.includes('"named"'));
+}
+
+// BIND from Debian's bind9 in the lab namespace: RFC 2136 updates signed with
+// the lab's TSIG key, answers on the bridge address only.
+describe.skipIf(labSkipped)("lab BIND: TSIG-signed dynamic updates in the lab namespace", () => {
+  const host = `bind-test-${process.pid}`;
+  const fqdn = `${host}.${ZONE}`;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "lab-bind-"));
+  let keyFile = "";
+  let wasRunning = false;
+
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) {
+      throw new Error("the lab's BIND needs root (network namespace); set LAB=skip to skip knowingly");
+    }
+    wasRunning = spawnSync("bash", ["-c", `source ${JSON.stringify(LIB)}; lab_bind_running`]).status === 0;
+    lab("lab_bind_up");
+    keyFile = lab("lab_bind_keyfile").trim();
+  });
+
+  afterAll(() => {
+    if (keyFile) nsupdate([`update delete ${fqdn}`], keyFile);
+    // Leave the lab as it was found.
+    lab(wasRunning ? "lab_bind_up" : "lab_bind_down");
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("serves the zone's SOA on 10.77.0.1 and listens nowhere else", () => {
+    expect(dig(ZONE, "SOA")).toMatch(new RegExp(`^ns\\.${ZONE.replace(/\./g, "\\.")}\\. hostmaster\\.`));
+    const sockets = namedPids();
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const line of sockets) expect(line).toContain("10.77.0.1:53");
+    const tcp = inNs(["ss", "-H", "-lntp"]).stdout.split("\n").filter((l) => l.includes('"named"'));
+    for (const line of tcp) expect(line).toContain("10.77.0.1:53");
+  });
+
+  it("keeps its TSIG key (hmac-sha256) in a 0600 file", () => {
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(keyFile, "utf8")).toMatch(/key "fleet-lab" \{\s*algorithm hmac-sha256;\s*secret "[A-Za-z0-9+/=]+";/);
+  });
+
+  it("writes the bare secret to a 0600 file and prints nothing", () => {
+    const dest = path.join(work, "tsig.secret");
+    const out = lab(`lab_bind_secret_to_file ${JSON.stringify(dest)}`);
+    expect(out).toBe("");
+    expect(fs.statSync(dest).mode & 0o777).toBe(0o600);
+    const secret = fs.readFileSync(dest, "utf8").trim();
+    expect(secret).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+    expect(fs.readFileSync(keyFile, "utf8")).toContain(`secret "${secret}"`);
+  });
+
+  it("takes an A record signed with the key and answers it", () => {
+    const r = nsupdate([`update delete ${fqdn}`, `update add ${fqdn} 60 A 10.77.0.77`], keyFile);
+    expect(r.status, r.stderr).toBe(0);
+    expect(dig(fqdn)).toBe("10.77.0.77");
+  });
+
+  it("refuses unsigned updates and updates signed with another key", () => {
+    const unsigned = nsupdate([`update add other-${fqdn} 60 A 10.77.0.78`]);
+    expect(unsigned.status).not.toBe(0);
+    expect(unsigned.stdout + unsigned.stderr).toMatch(/REFUSED/);
+
+    const otherKey = path.join(work, "other.key");
+    fs.writeFileSync(otherKey, execFileSync("tsig-keygen", ["-a", "hmac-sha256", "fleet-lab"], { encoding: "utf8" }), { mode: 0o600 });
+    const forged = nsupdate([`update add other-${fqdn} 60 A 10.77.0.78`], otherKey);
+    expect(forged.status).not.toBe(0);
+    expect(dig(`other-${fqdn}`)).toBe("");
+  });
+
+  it("keeps records across a restart, and up/down are idempotent", () => {
+    lab("lab_bind_up; lab_bind_up");
+    lab("lab_bind_down; lab_bind_down");
+    expect(namedPids()).toEqual([]);
+    expect(fs.existsSync("/run/moodle-lab/named.pid")).toBe(false);
+    lab("lab_bind_up");
+    expect(dig(fqdn)).toBe("10.77.0.77");
+  });
+});

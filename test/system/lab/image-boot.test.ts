@@ -1,0 +1,113 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot } from "../../../stacks/toolchain";
+import { labSkipped, requireLibvirtd, virshSucceeds, virsh } from "../../support/lab-services";
+
+/** What lab/boot-check.sh reports (its --json file). */
+interface BootCheckResult {
+  ok: boolean;
+  domain: string;
+  domainType: string;
+  imageHash: string;
+  image: string;
+  imageBytes: number;
+  imageBuildSeconds: number;
+  imageStepSeconds: number;
+  bootToSshSeconds: number;
+  cloudInit: string;
+  services: Record<string, string>;
+  apcu: string;
+  standinSha256: string;
+  expectedStandinSha256: string;
+  rootBytes: number;
+  failedUnits: string;
+  standin: Record<string, string> | null;
+  failures: string[];
+}
+
+// Builds the guest image if its recipe changed, boots it for real under
+// libvirtd in the lab namespace and checks it over SSH; the script removes
+// the domain and its files, and so does afterAll should the script be killed.
+describe.skipIf(labSkipped)("lab guest image: boots and serves", () => {
+  const name = `lab-boot-test-${process.pid}`;
+  const workDir = path.join("/var/lib/moodle-lab/boot-check", name);
+  const jsonFile = path.join(os.tmpdir(), `${name}.json`);
+  let result: BootCheckResult | undefined;
+  let exitStatus: number | null = null;
+
+  const got = (): BootCheckResult => {
+    if (!result) throw new Error(`lab/boot-check.sh gave no result (exit status ${exitStatus}); see its output above`);
+    return result;
+  };
+
+  beforeAll(() => {
+    requireLibvirtd();
+    const run = spawnSync("bash", [path.join(repoRoot, "lab/boot-check.sh"), "--name", name, "--json", jsonFile], {
+      stdio: ["ignore", "inherit", "inherit"],
+      timeout: 28 * 60_000,
+      killSignal: "SIGTERM",
+    });
+    exitStatus = run.status;
+    if (fs.existsSync(jsonFile)) result = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as BootCheckResult;
+    if (result) {
+      console.log(
+        `boot check: image ${result.imageHash} (${(result.imageBytes / 2 ** 20).toFixed(0)} MiB, built in ${result.imageBuildSeconds} s), ` +
+          `image step ${result.imageStepSeconds} s, boot to SSH ${result.bootToSshSeconds} s (${result.domainType})`,
+      );
+    }
+  });
+
+  afterAll(() => {
+    if (virshSucceeds("dominfo", name)) {
+      if (virsh("domstate", name).trim() === "running") virsh("destroy", name);
+      virsh("undefine", name);
+    }
+    fs.rmSync(workDir, { recursive: true, force: true });
+    fs.rmSync(jsonFile, { force: true });
+  });
+
+  it("reaches SSH inside the lab namespace", () => {
+    expect(got().bootToSshSeconds).toBeGreaterThan(0);
+    expect(got().domainType).toMatch(/^(qemu|kvm)$/);
+  });
+
+  it("finishes cloud-init with status done and grows the root file system", () => {
+    expect(got().cloudInit).toBe("done");
+    expect(got().rootBytes).toBeGreaterThan(5 * 2 ** 30);
+  });
+
+  it("runs Apache, php-fpm, MariaDB and Redis, with APCu loaded", () => {
+    expect(got().services).toEqual({ apache2: "active", "php8.2-fpm": "active", mariadb: "active", "redis-server": "active" });
+    expect(got().apcu).toBe("yes");
+  });
+
+  it("carries the Moodle stand-in tarball with the checksum it was built with", () => {
+    expect(got().standinSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(got().standinSha256).toBe(got().expectedStandinSha256);
+  });
+
+  it("installs a stand-in site through its CLI and serves it through Apache and php-fpm", () => {
+    expect(got().standin).toEqual({
+      http_before: "503",
+      install_nolicense: "1",
+      install: "0",
+      install_again: "1",
+      cron: "0",
+      rolesactive: "1",
+      lastcron_set: "yes",
+      admin_hash_ok: "yes",
+      http_after: "200",
+      fullname_escaped: "yes",
+    });
+  });
+
+  it("passes every check and leaves no domain behind", () => {
+    expect(got().failures).toEqual([]);
+    expect(exitStatus).toBe(0);
+    expect(virshSucceeds("dominfo", name)).toBe(false);
+    expect(fs.existsSync(workDir)).toBe(false);
+  });
+});
