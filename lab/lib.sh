@@ -38,6 +38,9 @@ _pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # needed) inside the lab namespace. The control socket is a file, so the
 # provider reaches qemu:///system from outside the namespace.
 lab_libvirtd_up() {
+  # Without udev /dev/kvm stays root-only, and libvirtd then re-probes QEMU on
+  # every call (30-60 s each).
+  lab_kvm_device_setup
   getent group kvm >/dev/null || groupadd -r kvm
   getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
   if ! _pid_alive /run/virtlogd.pid; then
