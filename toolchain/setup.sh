@@ -42,22 +42,34 @@ fi
 # 2. Provider plugins and the generated libvirt SDK.
 bash toolchain/build-providers.sh
 
-# 3. npm dependencies (the libvirt SDK is a local file: dependency, so this
-# comes after it was generated).
+# 3. The generated SDK is laid out as Pulumi publishes its packages: the
+# compiled bin/ folder with the package.json, which package.json links as
+# file:.toolchain/sdk/libvirt/bin. The link needs only package.json, so npm
+# can install before the SDK is compiled with the project's TypeScript.
+sdk="$TOOLCHAIN/sdk/libvirt"
+mkdir -p "$sdk/bin"
+node -e '
+  const fs = require("fs");
+  const p = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  delete p.devDependencies; delete p.scripts;
+  Object.assign(p, { main: "index.js", types: "index.d.ts" });
+  const out = JSON.stringify(p, null, 4) + "\n";
+  if (!fs.existsSync(process.argv[2]) || fs.readFileSync(process.argv[2], "utf8") !== out) fs.writeFileSync(process.argv[2], out);
+' "$sdk/package.json" "$sdk/bin/package.json"
+
 lock_stamp="$TOOLCHAIN/stamps/npm"
-lock_hash=$(cat package.json package-lock.json "$TOOLCHAIN/sdk/libvirt/package.json" | sha256sum | cut -d' ' -f1)
+lock_hash=$(cat package.json package-lock.json "$sdk/bin/package.json" | sha256sum | cut -d' ' -f1)
 if [[ ! -d node_modules || "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_hash" ]]; then
   log "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
   mkdir -p "$(dirname "$lock_stamp")" && echo "$lock_hash" >"$lock_stamp"
 fi
 
-# 4. Compile the generated SDK with the project's own TypeScript.
 sdk_stamp="$TOOLCHAIN/stamps/sdk-libvirt"
-sdk_hash=$(find "$TOOLCHAIN/sdk/libvirt" -name '*.ts' -not -path '*/bin/*' -not -path '*/node_modules/*' -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)
-if [[ "$(cat "$sdk_stamp" 2>/dev/null)" != "$sdk_hash" ]]; then
+sdk_hash=$(find "$sdk" -name '*.ts' -not -path "$sdk/bin/*" -not -path '*/node_modules/*' -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$sdk_stamp" 2>/dev/null)" != "$sdk_hash" || ! -f "$sdk/bin/index.js" ]]; then
   log "compiling the generated @pulumi/libvirt SDK"
-  node_modules/.bin/tsc -p "$TOOLCHAIN/sdk/libvirt"
+  node_modules/.bin/tsc -p "$sdk"
   echo "$sdk_hash" >"$sdk_stamp"
 fi
 

@@ -32,7 +32,8 @@ async function runFleet(config = prodConfig, inputs = DEFAULT_INPUTS) {
 describe("the fleet program under mocks, sample list", () => {
   const ledger = csvRows(DEFAULT_INPUTS.ledgerFile);
   const hosts = new Set(ledger.map(([, host]) => host));
-  const hypervisors = new Set([...hosts].map((h) => h.split("-vm")[0]));
+  // Every configured hypervisor gets its pool and base image, hosts or not.
+  const hypervisors = new Set((JSON.parse(prodConfig["moodle-fleet:hypervisors"]) as { name: string }[]).map((h) => h.name));
   let run: Awaited<ReturnType<typeof runFleet>>;
 
   beforeAll(async () => {
