@@ -29,7 +29,7 @@ export class Fleet extends pulumi.ComponentResource {
 
     const adminPasswords: Record<string, pulumi.Output<string>> = {};
     for (const hvPlan of plan.hypervisors) {
-      const hypervisor = new Hypervisor(hvPlan, { parent: this });
+      const hypervisor = new Hypervisor(hvPlan, settings.protectData, { parent: this });
       for (const hostName of hvPlan.hosts) {
         const hostPlan = plan.hostsByName[hostName];
         const host = new MoodleHost(

@@ -13,6 +13,8 @@ export class Hypervisor extends pulumi.ComponentResource {
 
   constructor(
     readonly plan: PlannedHypervisor,
+    /** Protect the pool (every VM disk lives in it); off only in labs. */
+    protectData: boolean,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("moodle-fleet:infra:Hypervisor", plan.name, {}, opts);
@@ -24,7 +26,7 @@ export class Hypervisor extends pulumi.ComponentResource {
       `${plan.name}-pool`,
       { name: plan.pool.name, type: "dir", path: plan.pool.path },
       // Every VM disk of this hypervisor lives in the pool: never delete it by accident.
-      { ...inHypervisor, protect: true },
+      { ...inHypervisor, protect: protectData },
     );
 
     this.baseImage = new libvirt.Volume(

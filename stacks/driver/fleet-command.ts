@@ -10,8 +10,8 @@ import { selectCells } from "./cells";
 import { formatSummary, runCells, STATE_DIR, type Operation } from "./run-cells";
 import { ensurePassphraseFile } from "../toolchain";
 
-export const DRIVER_FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", parallel: "string" } as const;
-export const DRIVER_USAGE = "[--env NAME] [--cells hv01,hv02] [--parallel N] [--schools FILE] [--ledger FILE]";
+export const DRIVER_FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", parallel: "string", "secrets-dir": "string" } as const;
+export const DRIVER_USAGE = "[--env NAME] [--cells hv01,hv02] [--parallel N] [--schools FILE] [--ledger FILE] [--secrets-dir DIR]";
 
 /**
  * Backend and passphrase for an environment: what the operator exported, or
@@ -69,6 +69,7 @@ export function driverCommand(operation: Operation, summary: string): Command {
         programFor: (cell) => fleetProgram({ schoolsFile: files.schools.path, ledgerFile: files.ledger.path, cell: [cell] }),
         expectedResources: (cell) => expectedResourceCount(selectHypervisors(plan, [cell])),
         envVars: backendEnv(env),
+        secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),
         out: process.stderr,
       });
       io.stdout(`${formatSummary(results)}\n`);

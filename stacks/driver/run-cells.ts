@@ -4,6 +4,7 @@ import { projectCli, repoRoot, toolchainEnv } from "../toolchain";
 import { boundedAll, cellStackName } from "./cells";
 import { applyEvent, ProgressView, type CellProgress } from "./progress";
 import { syncCellConfig } from "./stack-config";
+import { environmentConfig } from "./env-config";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -31,6 +32,8 @@ export interface DriverOptions {
   envVars: Record<string, string>;
   /** Where the progress view writes. */
   out: { write(s: string): boolean; isTTY?: boolean };
+  /** Directory of 0600 files named after the secret keys (the lab's). */
+  secretsDir?: string;
   /** Passed to `up`/`destroy`: keep going past a failed resource. Default true. */
   continueOnError?: boolean;
 }
@@ -42,17 +45,13 @@ export interface DriverOptions {
 export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
   const cli = await projectCli();
   const envVars = { ...toolchainEnv(), ...opts.envVars };
-  const envStack = await LocalWorkspace.selectStack(
-    { stackName: opts.env, projectName: "moodle-fleet", program: async () => ({}) },
-    { workDir: repoRoot, pulumiCommand: cli, envVars },
-  ).catch(async () =>
-    LocalWorkspace.createStack(
-      { stackName: opts.env, projectName: "moodle-fleet", program: async () => ({}) },
-      { workDir: repoRoot, pulumiCommand: cli, envVars },
-    ),
+  // The environment's own stack only holds the secrets of Pulumi.<env>.yaml.
+  const envStack = { stackName: opts.env, projectName: "moodle-fleet", program: async () => ({}) };
+  const envConfig: ConfigMap = await environmentConfig(
+    path.join(repoRoot, `Pulumi.${opts.env}.yaml`),
+    () => LocalWorkspace.createOrSelectStack(envStack, { workDir: repoRoot, pulumiCommand: cli, envVars }),
+    opts.secretsDir,
   );
-  // The environment stack only holds the config (Pulumi.<env>.yaml) the cells copy.
-  const envConfig: ConfigMap = await envStack.getAllConfig();
 
   const progress: CellProgress[] = opts.cells.map((cell) => ({
     cell,
