@@ -57,7 +57,9 @@ lab_up() {
   lab_bind_up
   lab_log "guest image: $(bash lab/image/build.sh --print-env | sed -n 's/^LAB_IMAGE=//p')"
   lab_secrets
-  "$ROOT/bin/fleet" validate --stack lab "${LAB_INPUTS[@]}" >/dev/null
+  # (Its warnings about unset secrets do not apply: the lab's are in $SECRETS.)
+  local report
+  report=$("$ROOT/bin/fleet" validate --stack lab "${LAB_INPUTS[@]}" 2>&1) || { printf '%s\n' "$report" >&2; exit 1; }
   if ! PULUMI_HOME="$ROOT/.toolchain/pulumi-home" pulumi plugin ls 2>/dev/null | grep -q '^command '; then
     lab_die "the lab's services are up, but the 'command' resource plugin (pulumi-command) is not installed, and it cannot be built from the module proxy here (see toolchain/PROVIDERS.md). Install it with \`pulumi plugin install resource command 1.2.1\` on a machine with internet access, then rerun."
   fi
