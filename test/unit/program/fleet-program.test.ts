@@ -50,6 +50,7 @@ describe("the fleet program under mocks, sample list", () => {
       "libvirt:index/pool:Pool": hypervisors.size,
       "libvirt:index/volume:Volume": hypervisors.size + 2 * hosts.size,
       "moodle-fleet:infra:MoodleHost": hosts.size,
+      "moodle-fleet:infra:HostVm": hosts.size,
       "libvirt:index/cloudInitDisk:CloudInitDisk": hosts.size,
       "libvirt:index/domain:Domain": hosts.size,
       "command:remote:Command": hosts.size + sites,

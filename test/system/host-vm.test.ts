@@ -1,0 +1,110 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import * as pulumi from "@pulumi/pulumi";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { loadStackConfig } from "../../infra/config";
+import { buildFleetPlan, type FleetPlan } from "../../infra/plan";
+import { Hypervisor } from "../../infra/components/hypervisor";
+import { HostVm } from "../../infra/components/host-vm";
+import { hostScriptInput } from "../../infra/components/script-inputs";
+import { openInlineStack, repoRoot } from "../../stacks/toolchain";
+import { labImage, labSkipped, requireLabNetwork, sshInLab, virsh, virshSucceeds } from "../support/lab-services";
+
+// A host VM declared by the fleet's own components, created by the real
+// engine and libvirt plugin, booted for real, resized, and destroyed.
+describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's libvirtd", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-hostvm-"));
+  const key = path.join(work, "id_ed25519");
+  const poolName = "moodle-fleet-test";
+  let plan: FleetPlan;
+  let memoryMiB: number;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    requireLabNetwork();
+    const image = labImage();
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    const publicKey = fs.readFileSync(`${key}.pub`, "utf8").trim();
+    const config = loadStackConfig(path.join(repoRoot, "Pulumi.lab.yaml")).config!;
+    const hv = config.hypervisors[0];
+    hv.pool = { name: poolName, path: "/var/lib/moodle-lab/test-pool" };
+    hv.baseImage = {
+      source: image.image,
+      format: "qcow2",
+      kernelBoot: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline },
+    };
+    hv.addresses = { ...hv.addresses, first: "10.77.0.60", last: "10.77.0.69" };
+    config.ssh.publicKey = publicKey;
+    const school = { id: "04199901", name: "Testschule", town: "Ulm", email: "poststelle@04199901.schulen.example", tier: "lab" };
+    plan = buildFleetPlan({ schools: [school], config, ledger: [{ schoolId: school.id, host: "lab01-vm01", line: 2 }] });
+    memoryMiB = plan.hosts[0].memoryMiB;
+
+    const program = async () => {
+      const host = { ...plan.hosts[0], memoryMiB };
+      const hypervisor = new Hypervisor(plan.hypervisors[0], false);
+      const vm = new HostVm({
+        plan: host,
+        settings: plan.settings,
+        hypervisor,
+        scriptInput: pulumi.output(hostScriptInput(host, plan.settings, publicKey)),
+      });
+      return { domain: vm.domain.name, address: host.address };
+    };
+    stack = await openInlineStack(
+      { stackName: "host-vm", projectName: "moodle-fleet-system", program },
+      { stateDir: path.join(repoRoot, ".state", "system"), passphraseFile: path.join(repoRoot, ".state", "system.passphrase") },
+      { workDir: work },
+    );
+  });
+
+  afterAll(async () => {
+    if (stack) await stack.destroy({ color: "never" }).catch(() => undefined);
+    if (virshSucceeds("dominfo", "lab01-vm01")) {
+      virshSucceeds("destroy", "lab01-vm01");
+      virshSucceeds("undefine", "lab01-vm01");
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("creates pool, base image, disks, seed and domain, and the guest comes up as planned", async () => {
+    const up = await stack.up({ color: "never" });
+    expect(up.summary.result).toBe("succeeded");
+    // stack, hypervisor component, provider, pool, base image, host-vm component, 2 volumes, seed, domain
+    expect(up.summary.resourceChanges?.create).toBe(10);
+    const host = plan.hosts[0];
+    const report = await sshInLab(key, host.address, "cloud-init status --wait >/dev/null 2>&1; hostname; cloud-init status; ip -4 -o addr show eth0", 5 * 60_000);
+    expect(report).toContain(host.name);
+    expect(report).toMatch(/status: done/);
+    expect(report).toContain(`${host.address}/${host.prefixLength}`);
+  });
+
+  it("a second up changes nothing", async () => {
+    const preview = await stack.preview({ color: "never", diff: true });
+    const changed = Object.keys(preview.changeSummary).filter((k) => k !== "same");
+    expect(changed, preview.stdout).toEqual([]);
+    const up = await stack.up({ color: "never" });
+    expect(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
+  });
+
+  it("resizing the VM replaces only its domain; its disks stay", async () => {
+    const volumesBefore = virsh("vol-list", poolName);
+    memoryMiB += 256;
+    const preview = await stack.preview({ color: "never" });
+    expect(preview.changeSummary).toMatchObject({ replace: 1 });
+    expect(Object.keys(preview.changeSummary).filter((k) => k !== "same" && k !== "replace")).toEqual([]);
+    const up = await stack.up({ color: "never" });
+    expect(up.summary.resourceChanges).toMatchObject({ replace: 1 });
+    expect(virsh("dominfo", "lab01-vm01")).toMatch(new RegExp(`Max memory:\\s+${memoryMiB * 1024} KiB`));
+    expect(virsh("vol-list", poolName)).toBe(volumesBefore);
+  });
+
+  it("destroy leaves no domain and no pool", async () => {
+    const res = await stack.destroy({ color: "never" });
+    expect(res.summary.result).toBe("succeeded");
+    expect(virshSucceeds("dominfo", "lab01-vm01")).toBe(false);
+    expect(virshSucceeds("pool-info", poolName)).toBe(false);
+  });
+});
