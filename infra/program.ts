@@ -54,3 +54,8 @@ export function fleetProgram(opts: FleetProgramOptions) {
     return { ...fleet.inventory, adminPasswords: fleet.adminPasswords };
   };
 }
+
+/** The program of one cell, in the form the fleet driver's cell processes load. */
+export function fleetCellProgram(inputs: Pick<FleetProgramOptions, "schoolsFile" | "ledgerFile">, cell: string) {
+  return fleetProgram({ ...inputs, cell: [cell] });
+}

@@ -5,7 +5,6 @@ import { loadFleetInputs } from "../../infra/inputs";
 import { formatIssue } from "../../infra/inputs/issues";
 import { buildFleetPlan, selectHypervisors } from "../../infra/plan";
 import { expectedResourceCount } from "../../infra/components/fleet";
-import { fleetProgram } from "../../infra/program";
 import { selectCells } from "./cells";
 import { formatSummary, runCells, STATE_DIR, type Operation } from "./run-cells";
 import { ensurePassphraseFile } from "../toolchain";
@@ -66,7 +65,11 @@ export function driverCommand(operation: Operation, summary: string): Command {
         cells,
         operation,
         parallel,
-        programFor: (cell) => fleetProgram({ schoolsFile: files.schools.path, ledgerFile: files.ledger.path, cell: [cell] }),
+        program: {
+          module: path.join(__dirname, "../../infra/program.ts"),
+          exportName: "fleetCellProgram",
+          args: { schoolsFile: files.schools.path, ledgerFile: files.ledger.path },
+        },
         expectedResources: (cell) => expectedResourceCount(selectHypervisors(plan, [cell])),
         envVars: backendEnv(env),
         secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),

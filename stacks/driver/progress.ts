@@ -11,13 +11,26 @@ export interface CellProgress {
   lastError?: string;
 }
 
-/** Folds the engine's events of one cell into its progress. */
-export function applyEvent(p: CellProgress, event: EngineEvent): void {
-  if (event.resOutputsEvent && event.resOutputsEvent.metadata.type !== "pulumi:pulumi:Stack") p.done += 1;
-  if (event.resOpFailedEvent) p.failures += 1;
-  if (event.diagnosticEvent?.severity === "error" && !event.diagnosticEvent.message.startsWith("One or more errors")) {
-    p.lastError = event.diagnosticEvent.message.trim().split("\n")[0];
-  }
+/** What of an engine event matters to progress; small enough to pass between processes. */
+export interface ProgressEvent {
+  resourceDone?: boolean;
+  failed?: boolean;
+  error?: string;
+}
+
+export function progressEvent(event: EngineEvent): ProgressEvent | undefined {
+  const resourceDone = !!event.resOutputsEvent && event.resOutputsEvent.metadata.type !== "pulumi:pulumi:Stack";
+  const failed = !!event.resOpFailedEvent;
+  const message = event.diagnosticEvent?.severity === "error" ? event.diagnosticEvent.message.trim() : "";
+  const error = message && !message.startsWith("One or more errors") ? message.split("\n")[0] : undefined;
+  return resourceDone || failed || error ? { resourceDone, failed, error } : undefined;
+}
+
+/** Folds one cell's events into its progress. */
+export function applyEvent(p: CellProgress, e: ProgressEvent): void {
+  if (e.resourceDone) p.done += 1;
+  if (e.failed) p.failures += 1;
+  if (e.error) p.lastError = e.error;
 }
 
 export function formatProgress(all: readonly CellProgress[]): string {

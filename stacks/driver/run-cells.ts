@@ -1,12 +1,13 @@
 import * as path from "node:path";
-import { LocalWorkspace, Stack, type EngineEvent, type OpMap, type PulumiFn, type ConfigMap } from "@pulumi/pulumi/automation";
+import { fork } from "node:child_process";
+import { LocalWorkspace, type OpMap, type ConfigMap } from "@pulumi/pulumi/automation";
 import { projectCli, repoRoot, toolchainEnv } from "../toolchain";
 import { boundedAll, cellStackName } from "./cells";
 import { applyEvent, ProgressView, type CellProgress } from "./progress";
-import { syncCellConfig } from "./stack-config";
 import { environmentConfig } from "./env-config";
+import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
 
-export type Operation = "preview" | "up" | "refresh" | "destroy";
+export type { Operation, ProgramRef } from "./cell-worker";
 
 export interface CellResult {
   cell: string;
@@ -22,18 +23,20 @@ export interface DriverOptions {
   env: string;
   cells: readonly string[];
   operation: Operation;
-  /** Cells run at once. */
+  /** Cells run at once, each in a process of its own. */
   parallel: number;
-  /** The program of one cell. */
-  programFor(cell: string): PulumiFn;
+  /** The program of a cell, as a module the cell's process loads. */
+  program: ProgramRef;
   /** Expected resources of one cell, for the progress view. */
   expectedResources(cell: string): number;
   /** Extra environment for the CLI (backend, passphrase). */
   envVars: Record<string, string>;
-  /** Where the progress view writes. */
-  out: { write(s: string): boolean; isTTY?: boolean };
+  /** The environment's config; Pulumi.<env>.yaml in the repository by default. */
+  stackFile?: string;
   /** Directory of 0600 files named after the secret keys (the lab's). */
   secretsDir?: string;
+  /** Where the progress view writes. */
+  out: { write(s: string): boolean; isTTY?: boolean };
   /** Passed to `up`/`destroy`: keep going past a failed resource. Default true. */
   continueOnError?: boolean;
 }
@@ -48,7 +51,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
   // The environment's own stack only holds the secrets of Pulumi.<env>.yaml.
   const envStack = { stackName: opts.env, projectName: "moodle-fleet", program: async () => ({}) };
   const envConfig: ConfigMap = await environmentConfig(
-    path.join(repoRoot, `Pulumi.${opts.env}.yaml`),
+    opts.stackFile ?? path.join(repoRoot, `Pulumi.${opts.env}.yaml`),
     () => LocalWorkspace.createOrSelectStack(envStack, { workDir: repoRoot, pulumiCommand: cli, envVars }),
     opts.secretsDir,
   );
@@ -68,39 +71,49 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
       p.state = "running";
       const started = Date.now();
       const stackName = cellStackName(opts.env, cell);
-      try {
-        const stack = await LocalWorkspace.createOrSelectStack(
-          { stackName, projectName: "moodle-fleet", program: opts.programFor(cell) },
-          { workDir: repoRoot, pulumiCommand: cli, envVars },
-        );
-        await syncCellConfig(stack, envConfig, cell, { path: cli.command, env: envVars, cwd: repoRoot });
-        const changes = await runOperation(stack, opts, (e) => applyEvent(p, e));
-        p.state = "done";
-        return { cell, stack: stackName, ok: true, changes, seconds: (Date.now() - started) / 1000 };
-      } catch (error) {
-        p.state = "failed";
-        const message = p.lastError ?? (error instanceof Error ? error.message.split("\n").slice(-3).join(" ") : String(error));
-        return { cell, stack: stackName, ok: false, changes: {}, seconds: (Date.now() - started) / 1000, error: message };
-      }
+      const job: CellJob = {
+        cell,
+        stackName,
+        operation: opts.operation,
+        program: opts.program,
+        envConfig,
+        envVars,
+        workDir: repoRoot,
+        continueOnError: opts.continueOnError ?? true,
+      };
+      const outcome = await runWorker(job, p);
+      p.state = outcome.ok ? "done" : "failed";
+      return { cell, stack: stackName, seconds: (Date.now() - started) / 1000, ...outcome };
     });
   } finally {
     view.stop();
   }
 }
 
-async function runOperation(stack: Stack, opts: DriverOptions, onEvent: (e: EngineEvent) => void): Promise<OpMap> {
-  const common = { onEvent, color: "never" as const, parallel: 16 };
-  const continueOnError = opts.continueOnError ?? true;
-  switch (opts.operation) {
-    case "preview":
-      return (await stack.preview(common)).changeSummary;
-    case "up":
-      return (await stack.up({ ...common, continueOnError })).summary.resourceChanges ?? {};
-    case "refresh":
-      return (await stack.refresh(common)).summary.resourceChanges ?? {};
-    case "destroy":
-      return (await stack.destroy({ ...common, continueOnError })).summary.resourceChanges ?? {};
-  }
+function runWorker(job: CellJob, p: CellProgress): Promise<{ ok: boolean; changes: OpMap; error?: string }> {
+  return new Promise((resolve) => {
+    const child = fork(path.join(__dirname, "cell-worker.ts"), [], {
+      cwd: repoRoot,
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+    let settled: { ok: boolean; changes: OpMap; error?: string } | undefined;
+    child.on("message", (m: WorkerMessage) => {
+      if (m.type === "event") {
+        applyEvent(p, m);
+      } else if (m.type === "result") {
+        settled = { ok: true, changes: m.changes };
+      } else {
+        settled = { ok: false, changes: {}, error: p.lastError ?? m.message };
+      }
+    });
+    child.on("exit", (code, signal) => {
+      resolve(settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` });
+    });
+    child.send(job);
+  });
 }
 
 /** Combined table of every cell's changes. */

@@ -24,13 +24,25 @@ interface BootCheckResult {
   expectedStandinSha256: string;
   rootBytes: number;
   failedUnits: string;
+  dataDisk: { source: string; fstype: string; label: string; bytes: number; fstabEntries: string };
+  /** The fleet's host bootstrap (twice), then a reboot: checks as KEY=value pairs, and timings. */
+  bootstrap:
+    | (Record<string, string | number | Record<string, string>> & {
+        seconds: number;
+        againSeconds: number;
+        rebootSeconds: number;
+        afterReboot: Record<string, string>;
+      })
+    | null;
   standin: Record<string, string> | null;
   failures: string[];
 }
 
 // Builds the guest image if its recipe changed, boots it for real under
-// libvirtd in the lab namespace and checks it over SSH; the script removes
+// libvirtd in the lab namespace, with a blank data disk and the seed and
+// bootstrap the fleet generates, and checks it over SSH; the script removes
 // the domain and its files, and so does afterAll should the script be killed.
+// LAB_BOOT_ADDR picks another guest address (when other tests use the default).
 describe.skipIf(labSkipped)("lab guest image: boots and serves", () => {
   const name = `lab-boot-test-${process.pid}`;
   const workDir = path.join("/var/lib/moodle-lab/boot-check", name);
@@ -55,7 +67,10 @@ describe.skipIf(labSkipped)("lab guest image: boots and serves", () => {
     if (result) {
       console.log(
         `boot check: image ${result.imageHash} (${(result.imageBytes / 2 ** 20).toFixed(0)} MiB, built in ${result.imageBuildSeconds} s), ` +
-          `image step ${result.imageStepSeconds} s, boot to SSH ${result.bootToSshSeconds} s (${result.domainType})`,
+          `image step ${result.imageStepSeconds} s, boot to SSH ${result.bootToSshSeconds} s (${result.domainType})` +
+          (result.bootstrap
+            ? `, bootstrap ${result.bootstrap.seconds} s, again ${result.bootstrap.againSeconds} s, reboot to SSH ${result.bootstrap.rebootSeconds} s`
+            : ""),
       );
     }
   });
@@ -82,6 +97,49 @@ describe.skipIf(labSkipped)("lab guest image: boots and serves", () => {
   it("runs Apache, php-fpm, MariaDB and Redis, with APCu loaded", () => {
     expect(got().services).toEqual({ apache2: "active", "php8.2-fpm": "active", mariadb: "active", "redis-server": "active" });
     expect(got().apcu).toBe("yes");
+  });
+
+  it("formats the blank data disk (ext4, label moodle-data) and mounts it at /srv by label", () => {
+    expect(got().dataDisk).toMatchObject({ source: "/dev/vdb", fstype: "ext4", label: "moodle-data", fstabEntries: "1" });
+    expect(got().dataDisk.bytes).toBeGreaterThan(1.5 * 2 ** 30);
+    expect(got().dataDisk.bytes).toBeLessThan(2 * 2 ** 30);
+  });
+
+  it("runs the fleet's host bootstrap offline: MariaDB's data bind-mounted from /srv/mysql; a second run changes nothing", () => {
+    const b = got().bootstrap!;
+    expect(b).not.toBeNull();
+    expect(b).toMatchObject({
+      rc: "0",
+      rc_again: "0",
+      moved: "yes",
+      again_quiet: "yes",
+      mysql_source: "/dev/vdb[/mysql]",
+      mysql_fstab: "1",
+      mysql_owner: "mysql:mysql",
+      mysql_unit_requires: "/var/lib/mysql",
+      mariadb: "active",
+      mariadb_answers: "1",
+      release: "yes",
+    });
+  });
+
+  it("comes back after a reboot with the data disk, the bind mount, MariaDB and the sites' data", () => {
+    expect(got().bootstrap!.afterReboot).toEqual({
+      cloud_init: "done",
+      data_source: "/dev/vdb",
+      checkdb: "yes",
+      rolesactive: "1",
+      mysql_after_srv: "yes",
+      mysql_source: "/dev/vdb[/mysql]",
+      mysql_fstab: "1",
+      mysql_owner: "mysql:mysql",
+      mysql_unit_requires: "/var/lib/mysql",
+      mariadb: "active",
+      mariadb_answers: "1",
+      release: "yes",
+      rc_after_reboot: "0",
+      quiet_after_reboot: "yes",
+    });
   });
 
   it("carries the Moodle stand-in tarball with the checksum it was built with", () => {

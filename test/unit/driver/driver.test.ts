@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { boundedAll, cellStackName, selectCells } from "../../../stacks/driver/cells";
 import { mergeOutputs } from "../../../stacks/driver/merge-outputs";
-import { applyEvent, formatProgress, type CellProgress } from "../../../stacks/driver/progress";
+import { applyEvent, formatProgress, progressEvent, type CellProgress } from "../../../stacks/driver/progress";
 import { formatSummary } from "../../../stacks/driver/run-cells";
 import type { FleetOutputs } from "../../../infra/outputs/schema";
 
@@ -74,10 +74,15 @@ describe("progress and summary", () => {
   it("counts finished resources and failures from engine events", () => {
     const p: CellProgress = { cell: "hv01", state: "running", done: 0, total: 10, failures: 0 };
     const outputs = (type: string) => ({ sequence: 1, timestamp: 0, resOutputsEvent: { metadata: { type } } }) as any;
-    applyEvent(p, outputs("pulumi:pulumi:Stack"));
-    applyEvent(p, outputs("random:index/randomPassword:RandomPassword"));
-    applyEvent(p, { sequence: 2, timestamp: 0, resOpFailedEvent: {} } as any);
-    applyEvent(p, { sequence: 3, timestamp: 0, diagnosticEvent: { severity: "error", message: "ssh: handshake failed\nmore" } } as any);
+    const feed = (e: any) => {
+      const summary = progressEvent(e);
+      if (summary) applyEvent(p, summary);
+    };
+    expect(progressEvent(outputs("pulumi:pulumi:Stack"))).toBeUndefined();
+    feed(outputs("random:index/randomPassword:RandomPassword"));
+    feed({ sequence: 2, timestamp: 0, resOpFailedEvent: {} });
+    feed({ sequence: 3, timestamp: 0, diagnosticEvent: { severity: "error", message: "ssh: handshake failed\nmore" } });
+    feed({ sequence: 4, timestamp: 0, diagnosticEvent: { severity: "error", message: "One or more errors occurred" } });
     expect(p).toMatchObject({ done: 1, failures: 1, lastError: "ssh: handshake failed" });
     expect(formatProgress([p])).toContain("1/10");
   });

@@ -233,3 +233,125 @@ describe("hostBootstrapScript", () => {
     }
   });
 });
+
+describe("hostBootstrapScript: MariaDB's data on the data disk", () => {
+  const names = (calls: ReturnType<Sandbox["calls"]>) =>
+    calls
+      .filter((c) => ["systemctl", "mount", "cp"].includes(c.name))
+      .filter((c) => c.name !== "cp" || c.argv[0] === "-a")
+      .filter((c) => c.name !== "systemctl" || !["enable", "reload-or-restart"].includes(c.argv[0]))
+      .map((c) => `${c.name} ${c.argv.join(" ")}`);
+
+  it("copies the datadir once, bind-mounts it through fstab, and does nothing on the next run", () => {
+    const mysql = sbx.paths.mysqlDataDir;
+    const onDisk = sbx.p("srv/mysql");
+    const bindLine = `${onDisk} ${mysql} none bind,nofail,x-systemd.requires-mounts-for=${sbx.p("srv")} 0 0`;
+    const fstabBefore = readFileSync(sbx.paths.fstab, "utf8");
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    expect(sbx.violations()).toBe("");
+    expect(r.stderr).toMatch(/moving MariaDB's data/);
+
+    // The copy keeps the tree, its contents and modes.
+    expect(readFileSync(join(onDisk, "ibdata1"), "utf8")).toBe("innodb\n");
+    expect(readFileSync(join(onDisk, "mysql/user.frm"), "utf8")).toBe("users\n");
+    expect(mode(join(onDisk, "ibdata1"))).toBe("660");
+    expect(mode(onDisk)).toBe(mode(mysql));
+    expect(existsSync(`${onDisk}.partial`)).toBe(false);
+
+    // fstab: the old lines, then the bind mount; 0644. MariaDB waits for the mount.
+    expect(readFileSync(sbx.paths.fstab, "utf8")).toBe(`${fstabBefore}${bindLine}\n`);
+    expect(mode(sbx.paths.fstab)).toBe("644");
+    const dropIn = join(sbx.paths.systemdDir, "mariadb.service.d/moodle-fleet-datadir.conf");
+    expect(readFileSync(dropIn, "utf8")).toMatch(new RegExp(`^RequiresMountsFor=${mysql}$`, "m"));
+
+    // In this order: MariaDB stopped, copied, systemd told, mounted, started.
+    const steps = names(sbx.calls());
+    const stop = steps.indexOf("systemctl stop mariadb");
+    const copy = steps.indexOf(`cp -a -- ${mysql} ${onDisk}.partial`);
+    const reload = steps.indexOf("systemctl daemon-reload");
+    const mount = steps.indexOf(`mount --fstab ${sbx.paths.fstab} ${mysql}`);
+    const start = steps.indexOf("systemctl start mariadb");
+    expect([stop, copy, reload, mount, start].every((i) => i >= 0), steps.join("\n")).toBe(true);
+    expect(stop < copy && copy < reload && reload < mount && mount < start, steps.join("\n")).toBe(true);
+    // The bind mount is in place before anything else of the bootstrap runs.
+    const firstConfig = sbx.calls().findIndex((c) => c.name === "a2enmod");
+    expect(sbx.calls().findIndex((c) => c.name === "mount")).toBeLessThan(firstConfig);
+
+    // Second run: nothing stopped, copied, mounted or rewritten.
+    writeFileSync(join(onDisk, "ibdata1"), "innodb with site data\n");
+    const fstabAfter = readFileSync(sbx.paths.fstab, "utf8");
+    sbx.clearLog();
+    const again = sbx.run(script);
+    expect(again.status, again.stderr).toBe(0);
+    expect(names(sbx.calls())).toEqual([]);
+    expect(again.stderr).toMatch(/already on the data disk/);
+    expect(readFileSync(sbx.paths.fstab, "utf8")).toBe(fstabAfter);
+    expect(readFileSync(join(onDisk, "ibdata1"), "utf8")).toBe("innodb with site data\n");
+  });
+
+  it("refuses to run when the data disk is not mounted, before changing anything", () => {
+    sbx.clearState("mounts");
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`${sbx.p("srv")} is not a mount point: the data disk \\(/dev/vdb, label moodle-data\\) is missing`));
+    expect(sbx.callsOf("dpkg-query")).toHaveLength(0);
+    expect(sbx.callsOf("systemctl")).toHaveLength(0);
+    expect(existsSync(sbx.p("srv/mysql"))).toBe(false);
+    expect(existsSync(release)).toBe(false);
+  });
+
+  it("mounts the data disk's copy as it is when the root disk was replaced", () => {
+    mkdirSync(sbx.p("srv/mysql"));
+    writeFileSync(sbx.p("srv/mysql/ibdata1"), "the sites' data\n");
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(sbx.p("srv/mysql/ibdata1"), "utf8")).toBe("the sites' data\n");
+    expect(names(sbx.calls())).toEqual([
+      "systemctl daemon-reload",
+      "systemctl stop mariadb",
+      `mount --fstab ${sbx.paths.fstab} ${sbx.paths.mysqlDataDir}`,
+      "systemctl start mariadb",
+    ]);
+  });
+
+  it("redoes a copy that was cut off", () => {
+    mkdirSync(sbx.p("srv/mysql.partial"));
+    writeFileSync(sbx.p("srv/mysql.partial/half"), "x");
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(sbx.p("srv/mysql")).sort()).toEqual(["ibdata1", "mysql"]);
+    expect(existsSync(sbx.p("srv/mysql.partial"))).toBe(false);
+  });
+
+  it("leaves a datadir alone that fstab already mounts from elsewhere", () => {
+    writeFileSync(sbx.paths.fstab, `/dev/vda / ext4 defaults 0 1\n/elsewhere ${sbx.paths.mysqlDataDir} none bind 0 0\n`);
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/mounts something else on/);
+    expect(existsSync(sbx.p("srv/mysql"))).toBe(false);
+    expect(sbx.callsOf("mount")).toHaveLength(0);
+  });
+
+  it("keeps MariaDB on the root disk of a host without a data disk", () => {
+    sbx.clearState("mounts");
+    const fstab = readFileSync(sbx.paths.fstab, "utf8");
+    const script = hostBootstrapScript(sbx.host({ dataMount: null }), { paths: sbx.paths });
+    expect(script).not.toMatch(/mountpoint|BIND_LINE/);
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    expect(sbx.callsOf("mount")).toHaveLength(0);
+    expect(readFileSync(sbx.paths.fstab, "utf8")).toBe(fstab);
+  });
+
+  it("is valid bash and rejects a data mount that is no plain absolute path", () => {
+    for (const dataMount of ["/srv", "/data/moodle", null]) {
+      const r = spawnSync("bash", ["-n"], { input: hostBootstrapScript(sbx.host({ dataMount }), { paths: sbx.paths }) });
+      expect(r.status, r.stderr.toString()).toBe(0);
+    }
+    for (const dataMount of ["srv", "/", "/srv/../etc", "/srv data", sbx.p("srv/moodle/release"), ""]) {
+      expect(() => hostBootstrapScript(sbx.host({ dataMount })), dataMount).toThrow(/HostScriptInput\.dataMount/);
+    }
+  });
+});

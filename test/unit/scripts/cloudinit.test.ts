@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { DATA_DISK_SCRIPT } from "../../../infra/scripts/datadisk";
 import {
   REQUIRED_PACKAGES,
   ScriptInputError,
@@ -67,6 +68,20 @@ describe("cloudInitUserData", () => {
     expect(doc.packages).toEqual([...REQUIRED_PACKAGES]);
     expect(doc.write_files).toHaveLength(1);
     expect(doc.write_files[0].content).toMatch(/^PasswordAuthentication no$/m);
+  });
+
+  it("formats and mounts the data disk at every boot, with the script intact", () => {
+    const doc = parseAll(cloudInitUserData(host())) as Record<string, any>;
+    expect(doc.bootcmd).toEqual([["sh", "-c", DATA_DISK_SCRIPT, "moodle-fleet-data-disk", "/dev/vdb", "moodle-data", "/srv", "/etc/fstab"]]);
+    // Not cloud-init's own modules: their 22.4 semantics are not safe (see datadisk.ts).
+    expect(doc).not.toHaveProperty("fs_setup");
+    expect(doc).not.toHaveProperty("mounts");
+    expect(spawnSync("sh", ["-n", "-c", doc.bootcmd[0][2]]).status).toBe(0);
+
+    const other = parseAll(cloudInitUserData(host({ dataMount: "/data" }))) as Record<string, any>;
+    expect(other.bootcmd[0].slice(3)).toEqual(["moodle-fleet-data-disk", "/dev/vdb", "moodle-data", "/data", "/etc/fstab"]);
+    expect(parseAll(cloudInitUserData(host({ dataMount: null })))).not.toHaveProperty("bootcmd");
+    expect(() => cloudInitUserData(host({ dataMount: "/srv\nruncmd: [x]" }))).toThrow(/dataMount/);
   });
 
   it("carries no secrets and no certificate", () => {

@@ -9,7 +9,7 @@
  * sandbox. A command without a stub fails ("command not found").
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostScriptInput, SiteScriptInput, SystemPaths } from "../../../infra/scripts";
@@ -96,6 +96,11 @@ exit 0`,
     a2dissite: `for a in "$@"; do case $a in -*) ;; *) ${rm} -f "$SBX_ROOT/etc/apache2/sites-enabled/$a.conf" ;; esac; done`,
     apachectl: `[ ! -e "$S/apachectl_fail" ]`,
     "php-fpm8.2": `[ ! -e "$S/fpm_fail" ]`,
+    // Mounts are simulated: $S/mounts lists the mount points, one a line.
+    mountpoint: `[ -f "$S/mounts" ] && ${R("grep")} -qxF -- "\${!#}" "$S/mounts"`,
+    mount: `[ -e "$S/mount_fail" ] && exit 32
+printf '%s\\n' "\${!#}" >>"$S/mounts"`,
+    udevadm: `exit 0`,
     "cloud-init": `if [ "\${1:-}" = status ] && [ "\${2:-}" = --wait ]; then exit "$(${cat} "$S/cloud_init_rc" 2>/dev/null || echo 0)"; fi
 echo "status: done"`,
     "dpkg-query": `p=\${!#}
@@ -129,7 +134,7 @@ function passthroughStubs(): Record<string, string> {
   const stat = R("stat");
   const readlink = R("readlink");
   const out: Record<string, string> = {};
-  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip"]) {
+  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh"]) {
     out[n] = `exec ${R(n)} "$@"`;
   }
   out.cat = `if [ -f "/proc/$$/fd/1" ]; then
@@ -143,7 +148,7 @@ exec ${R("cat")} "$@"`;
 /** Real file commands that refuse absolute paths outside the sandbox. */
 function guardedStubs(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const n of ["rm", "mv", "cp", "chmod", "mkdir", "find", "tar", "ln"]) {
+  for (const n of ["rm", "mv", "cp", "chmod", "mkdir", "find", "tar", "ln", "blkid", "mkfs.ext4"]) {
     out[n] = `for a in "$@"; do
   case $a in
     "$SBX_ROOT"/*|/dev/null) ;;
@@ -171,6 +176,9 @@ export class Sandbox {
       tlsDir: join(this.root, "etc/ssl/moodle-fleet"),
       lockDir: join(this.root, "run/lock"),
       stateDir: join(this.root, "var/lib/moodle-fleet"),
+      fstab: join(this.root, "etc/fstab"),
+      mysqlDataDir: join(this.root, "var/lib/mysql"),
+      systemdDir: join(this.root, "etc/systemd/system"),
     };
     for (const d of [
       "bin",
@@ -189,9 +197,20 @@ export class Sandbox {
       "etc/cron.d",
       "run/php",
       "run/lock",
+      "srv",
+      "var/lib/mysql/mysql",
+      "etc/systemd/system",
     ]) {
       mkdirSync(join(this.root, d), { recursive: true });
     }
+    // A host as cloud-init leaves it: the data disk mounted at <root>/srv,
+    // MariaDB's data still on the root disk.
+    writeFileSync(this.paths.fstab, "/dev/vda / ext4 errors=remount-ro 0 1\nLABEL=moodle-data /srv ext4 defaults,nofail 0 2\n");
+    for (const [f, content] of [["ibdata1", "innodb\n"], ["mysql/user.frm", "users\n"]]) {
+      writeFileSync(join(this.paths.mysqlDataDir, f), content);
+      chmodSync(join(this.paths.mysqlDataDir, f), 0o660);
+    }
+    writeFileSync(join(this.state, "mounts"), `${join(this.root, "srv")}\n`);
     const simulated = simulatedStubs();
     const stubs = { ...simulated, ...passthroughStubs(), ...guardedStubs() };
     for (const [name, body] of Object.entries(stubs)) {
@@ -310,6 +329,7 @@ export class Sandbox {
       release: { git: { url: "https://git.example.org/moodle.git", branch: "MOODLE_405_STABLE" } },
       releaseDir: this.p("srv/moodle/release"),
       timezone: "Europe/Berlin",
+      dataMount: this.p("srv"),
       ...overrides,
     };
   }

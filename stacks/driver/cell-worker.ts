@@ -1,0 +1,77 @@
+// One cell's stack operation, in a process of its own: a cell's program and
+// its engine connection then share nothing with other cells (the Node SDK
+// keeps per-process state), a crash takes only that cell, and memory is
+// bounded per cell. Driven over IPC by run-cells.ts; secrets arrive over IPC,
+// never in argv or the environment.
+import { LocalWorkspace, type ConfigMap, type EngineEvent, type OpMap, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
+import { projectCli } from "../toolchain";
+import { syncCellConfig } from "./stack-config";
+import { progressEvent, type ProgressEvent } from "./progress";
+
+export type Operation = "preview" | "up" | "refresh" | "destroy";
+
+/** A program the worker can load: `require(module)[exportName](args, cell)` returns the cell's program. */
+export interface ProgramRef {
+  module: string;
+  exportName: string;
+  args: unknown;
+}
+
+export interface CellJob {
+  cell: string;
+  stackName: string;
+  operation: Operation;
+  program: ProgramRef;
+  envConfig: ConfigMap;
+  envVars: Record<string, string>;
+  workDir: string;
+  continueOnError: boolean;
+}
+
+export type WorkerMessage =
+  | ({ type: "event" } & ProgressEvent)
+  | { type: "result"; changes: OpMap }
+  | { type: "error"; message: string };
+
+async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<OpMap> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const factory = require(job.program.module)[job.program.exportName] as (args: unknown, cell: string) => PulumiFn;
+  const cli = await projectCli();
+  const stack: Stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: job.stackName, projectName: "moodle-fleet", program: factory(job.program.args, job.cell) },
+    { workDir: job.workDir, pulumiCommand: cli, envVars: job.envVars },
+  );
+  await syncCellConfig(stack, job.envConfig, job.cell, { path: cli.command, env: job.envVars, cwd: job.workDir });
+  const onEvent = (e: EngineEvent) => {
+    const summary = progressEvent(e);
+    if (summary) send({ type: "event", ...summary });
+  };
+  const common = { onEvent, color: "never" as const, parallel: 16 };
+  switch (job.operation) {
+    case "preview":
+      return (await stack.preview(common)).changeSummary;
+    case "up":
+      return (await stack.up({ ...common, continueOnError: job.continueOnError })).summary.resourceChanges ?? {};
+    case "refresh":
+      return (await stack.refresh(common)).summary.resourceChanges ?? {};
+    case "destroy":
+      return (await stack.destroy({ ...common, continueOnError: job.continueOnError })).summary.resourceChanges ?? {};
+  }
+}
+
+/** The CLI's own "error: …" line of a failed command, else the message's first line. */
+export function firstErrorLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.split("\n").find((l) => /^\s*error: /.test(l) && !/One or more errors occurred/.test(l));
+  return (line ?? text.split("\n").find((l) => l.trim() !== "") ?? "failed").trim();
+}
+
+if (require.main === module) {
+  const send = (m: WorkerMessage) => process.send!(m);
+  process.once("message", (job: CellJob) => {
+    runJob(job, send).then(
+      (changes) => send({ type: "result", changes }),
+      (error: unknown) => send({ type: "error", message: firstErrorLine(error) }),
+    ).finally(() => process.disconnect());
+  });
+}
