@@ -1,3 +1,3 @@
 import { driverCommand } from "../driver/fleet-command";
 
-export const command = driverCommand("destroy", "Removes the cells' resources (sites are archived first)");
+export const command = driverCommand("destroy", "remove the cells' resources (each site is archived on its host first)");

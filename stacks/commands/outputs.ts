@@ -13,7 +13,7 @@ const FLAGS = { env: "string", cells: "string", out: "string", "show-secrets": "
 /** `fleet outputs`: every cell's outputs merged into the shape of one stack. */
 export const command: Command = {
   name: "outputs",
-  summary: "Merges the cell stacks' outputs into one fleet inventory (JSON)",
+  summary: "merge the cell stacks' outputs into one fleet inventory (JSON)",
   usage: "[--env NAME] [--cells hv01,hv02] [--out FILE [--show-secrets]]",
   async run(args, io) {
     const flags = parseFlags(args, FLAGS);

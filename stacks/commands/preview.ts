@@ -1,3 +1,3 @@
 import { driverCommand } from "../driver/fleet-command";
 
-export const command = driverCommand("preview", "Shows what would change, per cell");
+export const command = driverCommand("preview", "show what would change, per cell");

@@ -1,3 +1,3 @@
 import { driverCommand } from "../driver/fleet-command";
 
-export const command = driverCommand("refresh", "Reads the real state of every cell");
+export const command = driverCommand("refresh", "read the real state of every cell into its stack");

@@ -1,3 +1,3 @@
 import { driverCommand } from "../driver/fleet-command";
 
-export const command = driverCommand("up", "Converges the fleet, cell by cell");
+export const command = driverCommand("up", "converge the fleet, cell by cell (one stack per hypervisor)");
