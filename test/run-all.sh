@@ -17,9 +17,9 @@ node_modules/.bin/tsc --noEmit -p tsconfig.json
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT
 status=0
-node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' "$report" || true
