@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { FleetInputFiles, InputFile } from "../infra/inputs/fleet-inputs";
+import { parseArgs, UsageError } from "../tools/common/cli";
 
 /** Where a command writes and how it resolves paths. */
 export interface CommandIO {
@@ -26,33 +27,16 @@ export interface Command {
   run(args: string[], io: CommandIO): number | Promise<number>;
 }
 
-/** Bad command line; the dispatcher prints usage and exits 2. */
-export class UsageError extends Error {}
+// One command-line grammar for every fleet command (tools/common/cli.ts).
+export { UsageError };
 
 export type FlagSpec = Record<string, "boolean" | "string">;
 export type Flags<S extends FlagSpec> = { [K in keyof S]?: S[K] extends "boolean" ? boolean : string };
 
 /** Parses `--name value`, `--name=value` and boolean `--name`; nothing positional. */
 export function parseFlags<S extends FlagSpec>(args: readonly string[], spec: S): Flags<S> {
-  const flags: Record<string, string | boolean> = {};
-  for (let k = 0; k < args.length; k += 1) {
-    const arg = args[k];
-    const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
-    const [, name, inline] = m;
-    const kind = spec[name];
-    if (kind === undefined) throw new UsageError(`unknown option --${name}`);
-    if (name in flags) throw new UsageError(`--${name} given twice`);
-    if (kind === "boolean") {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      flags[name] = true;
-    } else {
-      const value = inline ?? args[++k];
-      if (value === undefined || value === "" || (inline === undefined && value.startsWith("--")))
-        throw new UsageError(`--${name} needs a value`);
-      flags[name] = value;
-    }
-  }
+  const { flags, positional } = parseArgs(args, spec);
+  if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   return flags as Flags<S>;
 }
 
