@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Boots the lab's guest image once, for real, and checks it: a throwaway
 # libvirt domain (direct kernel boot, a qcow2 overlay of the cached image, a
-# NoCloud seed ISO with a fresh SSH key and a static address on the lab
-# bridge), SSH from inside the lab namespace, then cloud-init, the services,
-# APCu, the Moodle stand-in tarball and (unless --no-standin) the stand-in's
-# install contract through Apache and php-fpm. The domain and its files are
-# removed afterwards, also when a check fails or the script is interrupted.
+# blank 2G data disk as vdb, a NoCloud seed ISO written by the fleet's own
+# generators with a fresh SSH key and a static address on the lab bridge),
+# SSH from inside the lab namespace, then cloud-init, the data disk (ext4
+# labelled moodle-data at /srv), the services, APCu, the Moodle stand-in
+# tarball; then (unless --no-bootstrap) the fleet's host bootstrap, twice,
+# with MariaDB's data moved to /srv/mysql; (unless --no-standin) the
+# stand-in's install contract through Apache and php-fpm; and (with the
+# bootstrap) a reboot, after which disk, bind mount, MariaDB and the
+# stand-in's database must be back. The domain and its files are removed
+# afterwards, also when a check fails or the script is interrupted.
 #
-#   lab/boot-check.sh [--name NAME] [--addr IP] [--kvm] [--no-standin] [--keep] [--json FILE]
-#                     [--image-env FILE]
+#   lab/boot-check.sh [--name NAME] [--addr IP] [--kvm] [--no-standin] [--no-bootstrap]
+#                     [--keep] [--json FILE] [--image-env FILE]
 #
-#   --name NAME     domain name (default lab-boot-check-<pid>)
-#   --addr IP       the guest's static address on labbr0 (default 10.77.0.50)
+#   --name NAME     domain name (default lab-boot-check-<pid>, or $LAB_BOOT_NAME)
+#   --addr IP       the guest's static address on labbr0 (default 10.77.0.50,
+#                   or $LAB_BOOT_ADDR)
 #   --kvm           boot with domain type kvm; on success later lab domains may
 #                   use kvm (lab_domain_type), on failure they stay on qemu/TCG
 #   --no-standin    skip the stand-in install check
+#   --no-bootstrap  skip the host bootstrap and the reboot
 #   --keep          leave the domain running and its files in place
 #   --json FILE     also write the result (JSON) to FILE
 #   --image-env F   boot the image an image.env file describes instead of
@@ -29,10 +36,11 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$LAB_DIR/lib.sh"
 
 name=${LAB_BOOT_NAME:-lab-boot-check-$$}
-addr=10.77.0.50
+addr=${LAB_BOOT_ADDR:-10.77.0.50}
 domain_type=$(lab_domain_type)
 try_kvm=0
 check_standin=1
+run_bootstrap=1
 keep=0
 json_out=
 image_env_file=
@@ -44,14 +52,19 @@ while (($#)); do
     --addr) addr=$2; shift 2 ;;
     --kvm) domain_type=kvm; try_kvm=1; shift ;;
     --no-standin) check_standin=0; shift ;;
+    --no-bootstrap) run_bootstrap=0; shift ;;
     --keep) keep=1; shift ;;
     --json) json_out=$2; shift 2 ;;
     --image-env) image_env_file=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) lab_die "unknown option $1 (see --help)" ;;
   esac
 done
-[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || lab_die "domain name '$name' is not a plain name"
+# The name is also the guest's host name (a DNS label) and its instance id.
+[[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] || lab_die "domain name '$name' is not a plain host name"
+REPO_DIR=$(dirname "$LAB_DIR")
+TSX=$REPO_DIR/node_modules/.bin/tsx
+[[ -x $TSX ]] || lab_die "no $TSX: run npm install (or npm run setup) first"
 
 lab_require_root
 
@@ -110,36 +123,17 @@ trap 'exit 130' INT TERM
 # A fresh key and a NoCloud seed: static address, root's authorized key.
 ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$key"
 mac=$(printf '52:54:00:%s' "$(printf '%s' "$name" | sha256sum | sed 's/^\(..\)\(..\)\(..\).*/\1:\2:\3/')")
-mkdir -p "$work/seed"
-cat >"$work/seed/meta-data" <<EOF
-instance-id: $name-$(date +%s)
-local-hostname: $name
-EOF
-cat >"$work/seed/user-data" <<EOF
-#cloud-config
-hostname: $name
-disable_root: false
-ssh_pwauth: false
-ssh_authorized_keys:
-  - $(cat "$key.pub")
-EOF
-cat >"$work/seed/network-config" <<EOF
-version: 2
-ethernets:
-  eth0:
-    match:
-      macaddress: "$mac"
-    set-name: eth0
-    addresses: [$addr/$LAB_BRIDGE_PREFIX]
-    routes:
-      - to: 0.0.0.0/0
-        via: $LAB_BRIDGE_ADDR
-EOF
+# The seed and the bootstrap, as the fleet writes them for a host.
+"$TSX" "$LAB_DIR/boot-check-seed.ts" --name "$name" --addr "$addr" --prefix "$LAB_BRIDGE_PREFIX" \
+  --gateway "$LAB_BRIDGE_ADDR" --ssh-key "$key.pub" --standin-sha256 "${LAB_STANDIN_SHA256:-}" --out "$work/seed" ||
+  lab_die "could not write the seed with infra/scripts"
 genisoimage -quiet -output "$work/seed.iso" -volid cidata -joliet -rock \
   "$work/seed/user-data" "$work/seed/meta-data" "$work/seed/network-config"
 
 qemu-img create -q -f qcow2 -F qcow2 -b "$LAB_IMAGE" "$work/root.qcow2" 8G
-chmod 0644 "$work/seed.iso" "$work/root.qcow2"
+# The data disk, blank, as the fleet gives every host (cloud-init formats it).
+qemu-img create -q -f qcow2 "$work/data.qcow2" 2G
+chmod 0644 "$work/seed.iso" "$work/root.qcow2" "$work/data.qcow2"
 
 cat >"$work/domain.xml" <<EOF
 <domain type='$domain_type'>
@@ -162,6 +156,11 @@ cat >"$work/domain.xml" <<EOF
       <driver name='qemu' type='qcow2'/>
       <source file='$work/root.qcow2'/>
       <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$work/data.qcow2'/>
+      <target dev='vdb' bus='virtio'/>
     </disk>
     <disk type='file' device='cdrom'>
       <driver name='qemu' type='raw'/>
@@ -192,19 +191,25 @@ t_start=$(date +%s.%N)
 vsh start "$name" >/dev/null
 lab_log "domain $name ($domain_type) defined in $(elapsed "$t_define" "$t_start") s, started in $(elapsed "$t_start" "$(date +%s.%N)") s; waiting for SSH on $addr"
 
+# wait_ssh [BOOT_ID]: waits until SSH answers (from a boot other than BOOT_ID).
+wait_ssh() {
+  local old=${1:-} deadline now
+  deadline=$(($(date +%s) + timeout_s))
+  while (($(date +%s) < deadline)); do
+    if now=$(guest_ssh cat /proc/sys/kernel/random/boot_id 2>/dev/null) && [[ $now != "$old" ]]; then
+      return 0
+    fi
+    if [[ $(vsh domstate "$name" 2>/dev/null) != running ]]; then
+      lab_log "the domain stopped before SSH answered"
+      return 1
+    fi
+    sleep 1
+  done
+  return 1
+}
+
 boot_ok=0
-deadline=$(($(date +%s) + timeout_s))
-while (($(date +%s) < deadline)); do
-  if guest_ssh true 2>/dev/null; then
-    boot_ok=1
-    break
-  fi
-  if [[ $(vsh domstate "$name" 2>/dev/null) != running ]]; then
-    lab_log "the domain stopped before SSH answered"
-    break
-  fi
-  sleep 1
-done
+if wait_ssh; then boot_ok=1; fi
 t_ssh=$(date +%s.%N)
 boot_s=$(elapsed "$t_start" "$t_ssh")
 if ((!boot_ok)); then
@@ -232,6 +237,11 @@ echo "apt_daily_upgrade=$(systemctl is-enabled apt-daily-upgrade.timer 2>/dev/nu
 echo "hostname=$(hostname)"
 echo "default_route=$(ip -4 route show default | awk '{print $3; exit}')"
 echo "failed_units=$(systemctl --failed --no-legend --plain | awk '{print $1}' | paste -sd, -)"
+echo "data_source=$(findmnt -n -o SOURCE /srv)"
+echo "data_fstype=$(findmnt -n -o FSTYPE /srv)"
+echo "data_label=$(blkid -s LABEL -o value /dev/vdb)"
+echo "data_bytes=$(df -B1 --output=size /srv | tail -n 1 | tr -d ' ')"
+echo "data_fstab=$(grep -c '^LABEL=moodle-data /srv ext4 defaults,nofail 0 2$' /etc/fstab)"
 EOF
 
 get() { sed -n "s/^$1=//p" "$work/checks.out" | head -n 1; }
@@ -253,8 +263,76 @@ expect default_route "$LAB_BRIDGE_ADDR"
 expect hostname "$name"
 expect apt_daily masked
 expect apt_daily_upgrade masked
+expect data_source /dev/vdb
+expect data_fstype ext4
+expect data_label moodle-data
+expect data_fstab 1
 if [[ $(get cloud_init) != done ]]; then
   guest_ssh 'cloud-init status --long; grep -E "WARNING|ERROR|Traceback" /var/log/cloud-init.log | tail -n 20' >&2 || true
+fi
+
+# ---------------------------------------------------------------------------
+# The fleet's host bootstrap, as Pulumi's remote command runs it (the script
+# as the SSH command, nothing on stdin), twice: the second run must change
+# nothing. MariaDB's data must then live on the data disk.
+bootstrap_json='null'
+bootstrap_s=0
+bootstrap2_s=0
+# bootstrap_run N: runs the bootstrap, output in $work/bootstrapN.{out,err}; prints its exit status.
+bootstrap_run() {
+  local rc=0
+  guest_ssh "$(cat "$work/seed/bootstrap.sh")" </dev/null >"$work/bootstrap$1.out" 2>"$work/bootstrap$1.err" || rc=$?
+  echo "$rc"
+}
+mysql_checks() {
+  guest_ssh bash -s <<'EOF' || true
+echo "mysql_source=$(findmnt -n -o SOURCE /var/lib/mysql)"
+echo "mysql_fstab=$(grep -c '^/srv/mysql /var/lib/mysql none bind,nofail,x-systemd.requires-mounts-for=/srv 0 0$' /etc/fstab)"
+echo "mysql_owner=$(stat -c %U:%G /srv/mysql)"
+echo "mysql_unit_requires=$(systemctl show -p RequiresMountsFor --value mariadb)"
+echo "mariadb=$(systemctl is-active mariadb)"
+echo "mariadb_answers=$(mariadb -N -B -e 'SELECT 1' 2>/dev/null)"
+echo "release=$([ -f /srv/moodle/release/.release-id ] && echo yes || echo no)"
+EOF
+}
+if ((run_bootstrap)); then
+  t0=$(date +%s.%N)
+  rc1=$(bootstrap_run 1)
+  t1=$(date +%s.%N)
+  rc2=$(bootstrap_run 2)
+  t2=$(date +%s.%N)
+  bootstrap_s=$(elapsed "$t0" "$t1")
+  bootstrap2_s=$(elapsed "$t1" "$t2")
+  lab_log "host bootstrap: $bootstrap_s s (exit $rc1), again $bootstrap2_s s (exit $rc2)"
+  {
+    echo "rc=$rc1"
+    echo "rc_again=$rc2"
+    if grep -q "moving MariaDB's data" "$work/bootstrap1.err"; then echo "moved=yes"; else echo "moved=no"; fi
+    if grep -q "already on the data disk" "$work/bootstrap2.err" && ! grep -q "moving MariaDB's data" "$work/bootstrap2.err" &&
+      grep -q "release up to date" "$work/bootstrap2.err"; then echo "again_quiet=yes"; else echo "again_quiet=no"; fi
+    mysql_checks
+  } >"$work/bootstrap.out"
+  bget() { sed -n "s/^$1=//p" "$work/bootstrap.out" | head -n 1; }
+  bexpect() {
+    local got
+    got=$(bget "$1")
+    if [[ $got != "$2" ]]; then failures+=("bootstrap $1: expected '$2', got '$got'"); fi
+  }
+  bexpect rc 0
+  bexpect rc_again 0
+  bexpect moved yes
+  bexpect again_quiet yes
+  bexpect mysql_source '/dev/vdb[/mysql]'
+  bexpect mysql_fstab 1
+  bexpect mysql_owner mysql:mysql
+  bexpect mysql_unit_requires /var/lib/mysql
+  bexpect mariadb active
+  bexpect mariadb_answers 1
+  bexpect release yes
+  if [[ $(bget rc) != 0 || $(bget rc_again) != 0 ]]; then
+    lab_log "bootstrap output:"
+    tail -n 30 "$work/bootstrap1.err" "$work/bootstrap2.err" >&2 || true
+  fi
 fi
 
 # ---------------------------------------------------------------------------
@@ -339,6 +417,62 @@ EOF
   standin_json="{$standin_json}"
 fi
 
+# ---------------------------------------------------------------------------
+# A reboot: systemd must mount the data disk by label, then the bind mount,
+# then start MariaDB on it; the bootcmd must find nothing to do; the data
+# (the stand-in's database) must still be there; the bootstrap changes nothing.
+reboot_s=0
+if ((run_bootstrap)); then
+  old_boot=$(guest_ssh cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
+  t0=$(date +%s.%N)
+  guest_ssh systemctl reboot >/dev/null 2>&1 || true
+  if wait_ssh "$old_boot"; then
+    reboot_s=$(elapsed "$t0" "$(date +%s.%N)")
+    lab_log "SSH answered again $reboot_s s after the reboot"
+    {
+      guest_ssh bash -s <<'EOF' || true
+st=$(cloud-init status --wait 2>/dev/null | sed -n 's/^status: //p')
+echo "cloud_init=$st"
+echo "data_source=$(findmnt -n -o SOURCE /srv)"
+echo "checkdb=$([ -d /srv/mysql/checkdb ] && echo yes || echo no)"
+echo "rolesactive=$(mariadb -N -B checkdb -e "SELECT value FROM mdl_config WHERE name='rolesactive'" 2>/dev/null)"
+echo "mysql_after_srv=$(systemctl show -p After --value var-lib-mysql.mount | tr ' ' '\n' | grep -qx srv.mount && echo yes || echo no)"
+EOF
+      mysql_checks
+      echo "rc_after_reboot=$(bootstrap_run 3)"
+      if grep -q "already on the data disk" "$work/bootstrap3.err" && ! grep -q "moving MariaDB's data" "$work/bootstrap3.err"; then
+        echo "quiet_after_reboot=yes"
+      else
+        echo "quiet_after_reboot=no"
+      fi
+    } >"$work/reboot.out"
+  else
+    failures+=("reboot: no SSH after $timeout_s s")
+    : >"$work/reboot.out"
+  fi
+  rget() { sed -n "s/^$1=//p" "$work/reboot.out" | head -n 1; }
+  rexpect() {
+    local got
+    got=$(rget "$1")
+    if [[ $got != "$2" ]]; then failures+=("after reboot $1: expected '$2', got '$got'"); fi
+  }
+  rexpect cloud_init done
+  rexpect data_source /dev/vdb
+  rexpect mysql_source '/dev/vdb[/mysql]'
+  rexpect mysql_after_srv yes
+  rexpect mariadb active
+  rexpect mariadb_answers 1
+  rexpect rc_after_reboot 0
+  rexpect quiet_after_reboot yes
+  if ((check_standin)); then
+    rexpect checkdb yes
+    rexpect rolesactive 1
+  fi
+  kv_json() { sed -n 's/^\([a-z_0-9]*\)=\(.*\)$/"\1":"\2"/p' "$1" | paste -sd, -; }
+  bootstrap_json="{$(kv_json "$work/bootstrap.out"),\"seconds\":$bootstrap_s,\"againSeconds\":$bootstrap2_s,\
+\"rebootSeconds\":$reboot_s,\"afterReboot\":{$(kv_json "$work/reboot.out")}}"
+fi
+
 if ((try_kvm)); then
   if ((${#failures[@]} == 0)); then touch "$LAB_STATE/kvm-boot-ok"; else rm -f "$LAB_STATE/kvm-boot-ok"; fi
 fi
@@ -355,7 +489,9 @@ result=$(cat <<EOF
 "redis-server":$(json_str "$(get svc_redis-server)")},"apcu":$(json_str "$(get apcu_fpm)"),\
 "standinSha256":$(json_str "$(get standin_sha256_actual)"),"expectedStandinSha256":$(json_str "${LAB_STANDIN_SHA256:-}"),\
 "rootBytes":$(root_bytes=$(get root_bytes); echo "${root_bytes:-0}"),"failedUnits":$(json_str "$(get failed_units)"),\
-"standin":$standin_json,"failures":[${failures_json}]}
+"dataDisk":{"source":$(json_str "$(get data_source)"),"fstype":$(json_str "$(get data_fstype)"),"label":$(json_str "$(get data_label)"),\
+"bytes":$(data_bytes=$(get data_bytes); echo "${data_bytes:-0}"),"fstabEntries":$(json_str "$(get data_fstab)")},\
+"bootstrap":$bootstrap_json,"standin":$standin_json,"failures":[${failures_json}]}
 EOF
 )
 [[ -n $json_out ]] && printf '%s\n' "$result" >"$json_out"

@@ -5,6 +5,7 @@
  * key (PEM), the whole of stdin; otherwise nothing (stdin is ignored).
  */
 import { bashScript, resolvePaths } from "./bash";
+import { dataDiskVars, dataMountOf, mysqlOnDataDiskSection, requireDataMountSection } from "./datadisk";
 import { hostApacheConf, hostDefaultVhost, hostPhpIni, hostWwwPoolOverride, tlsFiles } from "./configs";
 import { releaseConfigPhp } from "./php";
 import { heredoc } from "./quote";
@@ -82,14 +83,17 @@ function fetchPlugins(host: HostScriptInput): string {
 
 /**
  * Bash that prepares a host, run as root over SSH. Idempotent: packages are
- * installed only when missing (so a pre-baked image needs no network), the
+ * installed only when missing (so a pre-baked image needs no network),
+ * MariaDB's data is moved onto the data disk once (see datadisk.ts), the
  * release is fetched only when `.release-id` differs, configuration files
- * are rewritten only when their content changes.
+ * are rewritten only when their content changes. Without the data disk
+ * mounted (HostScriptInput.dataMount), it stops before changing anything.
  */
 export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions): string {
   validateHostInput(host);
   const paths = resolvePaths(opts);
   const tls = host.tls ? tlsFiles(paths) : undefined;
+  const dataMount = dataMountOf(host);
   const modules = ["proxy_fcgi", "setenvif", "rewrite", "headers", ...(tls ? ["ssl"] : [])];
 
   const vars: Array<[string, string | number]> = [
@@ -107,6 +111,7 @@ export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions)
   } else {
     vars.push(["TARBALL_URL", host.release.tarball.url], ["TARBALL_SHA256", host.release.tarball.sha256.toLowerCase()]);
   }
+  if (dataMount !== null) vars.push(...dataDiskVars(paths, dataMount));
   if (host.pluginBundle) {
     vars.push(["PLUGINS_URL", host.pluginBundle.url], ["PLUGINS_SHA256", host.pluginBundle.sha256.toLowerCase()]);
   }
@@ -144,6 +149,8 @@ if command -v cloud-init >/dev/null 2>&1; then
   esac
 fi`,
 
+    dataMount !== null ? requireDataMountSection() : "",
+
     `# Packages: apt only for what is missing, so a pre-baked image works offline.
 NEED=()
 for P in ${REQUIRED_PACKAGES.join(" ")}; do
@@ -167,6 +174,8 @@ if [ "\${#WANT[@]}" -gt 0 ] && [ "$(cat -- "$STATE_DIR/optional-packages-tried" 
 fi
 PHP_VERSION=$(php_version) || die "php-fpm is not installed under $PHP_ETC"
 systemctl enable --now apache2 mariadb redis-server "php$PHP_VERSION-fpm"`,
+
+    dataMount !== null ? mysqlOnDataDiskSection(paths) : "",
 
     tls
       ? `# The wildcard certificate, and its key from standard input (0600).

@@ -9,6 +9,7 @@
 import { isIP } from "node:net";
 import { Document } from "yaml";
 import { REQUIRED_PACKAGES } from "./bootstrap";
+import { dataDiskBootcmd, dataMountOf } from "./datadisk";
 import type { HostScriptInput } from "./types";
 import { validateHostInput } from "./validate";
 
@@ -52,6 +53,10 @@ export function cloudInitUserData(host: HostScriptInput): string {
       },
     ],
   };
+  // The data disk: formatted when blank and mounted, at every boot before
+  // anything else cloud-init does (datadisk.ts says why not fs_setup/mounts).
+  const dataMount = dataMountOf(host);
+  if (dataMount !== null) config.bootcmd = [dataDiskBootcmd(dataMount)];
   if (packages.length > 0) config.packages = [...packages];
   return `#cloud-config\n${toYaml(config)}`;
 }

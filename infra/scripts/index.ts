@@ -7,6 +7,7 @@ export type { HostScriptInput, MoodleReleaseSource, PluginBundle, ScriptOptions,
 export { DEFAULT_SYSTEM_PATHS } from "./types";
 export { ScriptInputError, validateHostInput, validateSiteInput } from "./validate";
 export { base64Embed, heredoc, phpQuote, shellJoin, shellQuote, sqlIdent, sqlQuote } from "./quote";
+export { DATA_DISK_DEVICE, DATA_DISK_LABEL, DEFAULT_DATA_MOUNT, dataMountOf } from "./datadisk";
 export { cloudInitMetaData, cloudInitNetworkConfig, cloudInitUserData } from "./cloudinit";
 export { OPTIONAL_PACKAGES, REQUIRED_PACKAGES, hostBootstrapScript, releaseId } from "./bootstrap";
 export { SITE_INSTALL_STDIN, siteDeleteScript, siteInstallScript, siteInstallStdin, siteMarkerPath } from "./site";

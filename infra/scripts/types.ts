@@ -48,6 +48,15 @@ export interface HostScriptInput {
    * (cloud-init refreshes apt's lists before installing anything).
    */
   bootPackages?: readonly string[];
+  /**
+   * Mount point of the host's data disk (the VM's second disk, vdb), which
+   * holds the sites' files and MariaDB's data. cloud-init gives a blank disk
+   * an ext4 file system labelled `moodle-data` and mounts it here; the
+   * bootstrap refuses to run when nothing is mounted here, and moves
+   * MariaDB's data onto it. Default `/srv`; `null` for a host without a data
+   * disk, where everything stays on the root disk.
+   */
+  dataMount?: string | null;
 }
 
 export interface SiteScriptInput {
@@ -93,6 +102,12 @@ export interface SystemPaths {
   lockDir: string;
   /** Small state of the scripts themselves (e.g. which optional packages were tried). */
   stateDir: string;
+  /** The file system table the data disk and MariaDB's bind mount are entered in. */
+  fstab: string;
+  /** MariaDB's data directory (datadir), bind-mounted from the data disk. */
+  mysqlDataDir: string;
+  /** Where local systemd unit drop-ins go. */
+  systemdDir: string;
 }
 
 export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
@@ -103,6 +118,9 @@ export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
   tlsDir: "/etc/ssl/moodle-fleet",
   lockDir: "/run/lock",
   stateDir: "/var/lib/moodle-fleet",
+  fstab: "/etc/fstab",
+  mysqlDataDir: "/var/lib/mysql",
+  systemdDir: "/etc/systemd/system",
 });
 
 export interface ScriptOptions {

@@ -105,6 +105,10 @@ export function validateHostInput(h: HostScriptInput): void {
   int(f("phpWorkers"), h.phpWorkers, 1, 1000);
   validateRelease(h);
   absPath(f("releaseDir"), h.releaseDir, 2);
+  if (h.dataMount !== undefined && h.dataMount !== null) {
+    const mount = absPath(f("dataMount"), h.dataMount, 1);
+    check(!isInside(mount, h.releaseDir), f("dataMount"), mount, `must not be the release directory or inside it (${h.releaseDir})`);
+  }
   if (h.tls !== undefined) {
     const cert = text(f("tls.certificate"), h.tls.certificate, true);
     check(cert.includes("-----BEGIN CERTIFICATE-----"), f("tls.certificate"), "(PEM)", "must be a PEM certificate");
