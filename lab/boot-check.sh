@@ -7,9 +7,10 @@
 # labelled moodle-data at /srv), the services, APCu, the Moodle stand-in
 # tarball; then (unless --no-bootstrap) the fleet's host bootstrap, twice,
 # with MariaDB's data moved to /srv/mysql; (unless --no-standin) the
-# stand-in's install contract through Apache and php-fpm; and (with the
-# bootstrap) a reboot, after which disk, bind mount, MariaDB and the
-# stand-in's database must be back. The domain and its files are removed
+# stand-in's install contract through Apache and php-fpm; (with the
+# bootstrap) the fleet's site install and delete scripts for two sites
+# (lab/boot-check-sites.ts), secrets on standard input; and a reboot, after
+# which disk, bind mount, MariaDB and the stand-in's database must be back. The domain and its files are removed
 # afterwards, also when a check fails or the script is interrupted.
 #
 #   lab/boot-check.sh [--name NAME] [--addr IP] [--kvm] [--no-standin] [--no-bootstrap]
@@ -418,6 +419,132 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------
+# The fleet's site scripts, as the program generates them for two planned
+# sites of this host (the second with a hostile name): copied to the guest
+# (0700) and run as Pulumi's remote command would, the secrets on standard
+# input only. Then: both sites serve their names, the admin passwords verify,
+# nothing in a name was executed, a second install changes nothing, a site
+# whose database was dropped is repaired by the install, and the delete
+# script archives a site and removes it.
+sites_json='null'
+if ((run_bootstrap)); then
+  sites_dir=$work/sites
+  "$TSX" "$LAB_DIR/boot-check-sites.ts" --host "$name" --out "$sites_dir" ||
+    lab_die "could not write the site scripts with infra/scripts"
+  # shellcheck source=/dev/null
+  source "$sites_dir/sites.env"
+  t_sites0=$(date +%s.%N)
+  # site_remote: runs the shell on stdin in the guest, after sites.env.
+  site_remote() { { cat "$sites_dir/sites.env"; cat; } | guest_ssh bash -s 2>>"$sites_dir/remote.err" || true; }
+  # site_run N install|delete [STDIN]: runs the copied script; prints its exit status.
+  site_run() {
+    local rc=0
+    guest_ssh "bash /root/site-$1-$2.sh" <"${3:-/dev/null}" >>"$sites_dir/site-$1-$2.out" 2>>"$sites_dir/site-$1-$2.err" || rc=$?
+    echo "$rc"
+  }
+  serve_checks() { # PREFIX N...: HTTP status and name on the page, per site
+    local prefix=$1; shift
+    site_remote <<EOF
+for n in $*; do
+  fqdn_var=SITE_\${n}_FQDN; name_var=SITE_\${n}_NAME_HTML
+  code=\$(curl -s -o /tmp/site-\$n.html -w '%{http_code}' -H "Host: \${!fqdn_var}" http://127.0.0.1/)
+  echo "${prefix}http_\$n=\$code"
+  if grep -qF -- "\${!name_var}" /tmp/site-\$n.html; then echo "${prefix}name_\$n=yes"; else echo "${prefix}name_\$n=no"; fi
+done
+EOF
+  }
+  admin_check() { # N: the admin password (stdin) against the hash in mdl_user
+    local db_var=SITE_$1_DB
+    guest_ssh "h=\$(mariadb -N -B ${!db_var} -e \"SELECT password FROM mdl_user WHERE username='admin'\"); \
+php -r '\$p = rtrim((string)fgets(STDIN), \"\\n\"); echo password_verify(\$p, \$argv[1]) ? \"yes\" : \"no\";' \"\$h\"" \
+      <"$sites_dir/site-$1.admin" 2>>"$sites_dir/remote.err" || true
+  }
+  marker() { # N: the marker's content and time
+    site_remote <<EOF
+m=SITE_$1_MARKER; stat -c '%Y.%s' "\${!m}" 2>/dev/null && sha256sum <"\${!m}" 2>/dev/null | cut -c1-16
+EOF
+  }
+  {
+    for n in 1 2; do
+      for kind in install delete; do
+        guest_ssh "umask 077; cat >/root/site-$n-$kind.sh && chmod 0700 /root/site-$n-$kind.sh" <"$sites_dir/site-$n-$kind.sh"
+      done
+    done
+    echo "script_mode=$(guest_ssh 'stat -c %a /root/site-1-install.sh')"
+    echo "install_1=$(site_run 1 install "$sites_dir/site-1.stdin")"
+    echo "install_2=$(site_run 2 install "$sites_dir/site-2.stdin")"
+    serve_checks "" 1 2
+    echo "admin_1=$(admin_check 1)"
+    echo "admin_2=$(admin_check 2)"
+    echo "pwned=$(guest_ssh 'test -e /tmp/PWNED && echo yes || echo no')"
+    m_before=$(marker 2)
+    echo "install_again_2=$(site_run 2 install "$sites_dir/site-2.stdin")"
+    m_after=$(marker 2)
+    if [[ -n $m_before && $m_before == "$m_after" ]]; then echo "marker_unchanged=yes"; else echo "marker_unchanged=no"; fi
+    echo "installer_runs_2=$(grep -c "running Moodle's installer" "$sites_dir/site-2-install.err" || true)"
+    serve_checks again_ 2
+    # Broken on purpose: the database is gone, the configuration stays.
+    site_remote <<'EOF'
+mariadb -e "DROP DATABASE \`$SITE_1_DB\`"
+echo "broken_config_kept=$([ -f "$SITE_1_ROOT/site-config.php" ] && [ -f "$SITE_1_MARKER" ] && echo yes || echo no)"
+EOF
+    serve_checks broken_ 1
+    echo "repair_1=$(site_run 1 install "$sites_dir/site-1.stdin")"
+    serve_checks repaired_ 1
+    echo "repaired_admin_1=$(admin_check 1)"
+    # Archive and remove the hostile site; the other one keeps serving.
+    echo "delete_2=$(site_run 2 delete)"
+    site_remote <<'EOF'
+shopt -s nullglob
+archives=("$SITE_2_ARCHIVE_DIR/$SITE_2_ID"-*.tar.gz)
+echo "archives=${#archives[@]}"
+if ((${#archives[@]} == 1)); then
+  a=${archives[0]}
+  echo "archive_mode=$(stat -c %a "$a")"
+  echo "archive_dir_mode=$(stat -c %a "$SITE_2_ARCHIVE_DIR")"
+  list=$(tar -tzf "$a")
+  echo "archive_sql=$(grep -qx database.sql <<<"$list" && echo yes || echo no)"
+  echo "archive_sql_has_course=$(tar -xzOf "$a" database.sql | grep -q 'CREATE TABLE `mdl_course`' && echo yes || echo no)"
+  echo "archive_config=$(grep -qx site-config.php <<<"$list" && echo yes || echo no)"
+fi
+pools=(/etc/php/*/fpm/pool.d/"$SITE_2_SLUG.conf")
+echo "deleted_pool=$(((${#pools[@]} == 0)) && echo yes || echo no)"
+echo "deleted_vhost=$([ ! -e "/etc/apache2/sites-available/$SITE_2_SLUG.conf" ] && [ ! -e "/etc/apache2/sites-enabled/$SITE_2_SLUG.conf" ] && echo yes || echo no)"
+echo "deleted_db=$([ "$(mariadb -N -B -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='$SITE_2_DB'")" = 0 ] && echo yes || echo no)"
+echo "deleted_db_user=$([ "$(mariadb -N -B -e "SELECT COUNT(*) FROM mysql.user WHERE User='$SITE_2_DB_USER'")" = 0 ] && echo yes || echo no)"
+echo "deleted_user=$(getent passwd "$SITE_2_USER" >/dev/null && echo no || echo yes)"
+echo "deleted_files=$([ ! -e "$SITE_2_DATA" ] && [ ! -e "$SITE_2_ROOT" ] && echo yes || echo no)"
+echo "deleted_cron=$([ ! -e "/etc/cron.d/$SITE_2_SLUG" ] && echo yes || echo no)"
+echo "deleted_gone_http=$(curl -s -H "Host: $SITE_2_FQDN" http://127.0.0.1/ | grep -qF -- "$SITE_2_NAME_HTML" && echo no || echo yes)"
+EOF
+    serve_checks after_delete_ 1
+    echo "pwned_end=$(guest_ssh 'test -e /tmp/PWNED && echo yes || echo no')"
+  } >"$sites_dir/sites.out" 2>>"$sites_dir/remote.err"
+  sites_s=$(elapsed "$t_sites0" "$(date +%s.%N)")
+  lab_log "site scripts: $sites_s s"
+  xget() { sed -n "s/^$1=//p" "$sites_dir/sites.out" | head -n 1; }
+  xexpect() {
+    local got
+    got=$(xget "$1")
+    if [[ $got != "$2" ]]; then failures+=("sites $1: expected '$2', got '$got'"); fi
+  }
+  for kv in script_mode=700 install_1=0 install_2=0 http_1=200 http_2=200 name_1=yes name_2=yes admin_1=yes admin_2=yes \
+    pwned=no install_again_2=0 marker_unchanged=yes installer_runs_2=1 again_http_2=200 again_name_2=yes \
+    broken_config_kept=yes broken_http_1=503 broken_name_1=no repair_1=0 repaired_http_1=200 repaired_name_1=yes \
+    repaired_admin_1=yes delete_2=0 archives=1 archive_mode=600 archive_dir_mode=700 archive_sql=yes \
+    archive_sql_has_course=yes archive_config=yes deleted_pool=yes deleted_vhost=yes deleted_db=yes deleted_db_user=yes \
+    deleted_user=yes deleted_files=yes deleted_cron=yes deleted_gone_http=yes after_delete_http_1=200 \
+    after_delete_name_1=yes pwned_end=no; do
+    xexpect "${kv%%=*}" "${kv#*=}"
+  done
+  if grep -q '^install_[12]=[^0]\|^repair_1=[^0]\|^delete_2=[^0]' "$sites_dir/sites.out"; then
+    lab_log "site script output:"
+    tail -n 20 "$sites_dir"/site-*.err "$sites_dir/remote.err" >&2 || true
+  fi
+  sites_json="{$(sed -n 's/^\([a-z_0-9]*\)=\(.*\)$/"\1":"\2"/p' "$sites_dir/sites.out" | paste -sd, -),\"seconds\":$sites_s}"
+fi
+
+# ---------------------------------------------------------------------------
 # A reboot: systemd must mount the data disk by label, then the bind mount,
 # then start MariaDB on it; the bootcmd must find nothing to do; the data
 # (the stand-in's database) must still be there; the bootstrap changes nothing.
@@ -491,7 +618,7 @@ result=$(cat <<EOF
 "rootBytes":$(root_bytes=$(get root_bytes); echo "${root_bytes:-0}"),"failedUnits":$(json_str "$(get failed_units)"),\
 "dataDisk":{"source":$(json_str "$(get data_source)"),"fstype":$(json_str "$(get data_fstype)"),"label":$(json_str "$(get data_label)"),\
 "bytes":$(data_bytes=$(get data_bytes); echo "${data_bytes:-0}"),"fstabEntries":$(json_str "$(get data_fstab)")},\
-"bootstrap":$bootstrap_json,"standin":$standin_json,"failures":[${failures_json}]}
+"bootstrap":$bootstrap_json,"standin":$standin_json,"sites":$sites_json,"failures":[${failures_json}]}
 EOF
 )
 [[ -n $json_out ]] && printf '%s\n' "$result" >"$json_out"

@@ -35,6 +35,8 @@ interface BootCheckResult {
       })
     | null;
   standin: Record<string, string> | null;
+  /** The fleet's site install and delete scripts on the same guest: checks as KEY=value pairs, and the time taken. */
+  sites: (Record<string, string | number> & { seconds: number }) | null;
   failures: string[];
 }
 
@@ -70,7 +72,8 @@ describe.skipIf(labSkipped)("lab guest image: boots and serves", () => {
           `image step ${result.imageStepSeconds} s, boot to SSH ${result.bootToSshSeconds} s (${result.domainType})` +
           (result.bootstrap
             ? `, bootstrap ${result.bootstrap.seconds} s, again ${result.bootstrap.againSeconds} s, reboot to SSH ${result.bootstrap.rebootSeconds} s`
-            : ""),
+            : "") +
+          (result.sites ? `, site scripts ${result.sites.seconds} s` : ""),
       );
     }
   });
@@ -159,6 +162,63 @@ describe.skipIf(labSkipped)("lab guest image: boots and serves", () => {
       admin_hash_ok: "yes",
       http_after: "200",
       fullname_escaped: "yes",
+    });
+  });
+
+  it("installs two sites with the fleet's install script (one with a hostile name), secrets on stdin only, and serves each name", () => {
+    const s = got().sites!;
+    expect(s).not.toBeNull();
+    expect(s).toMatchObject({
+      script_mode: "700",
+      install_1: "0",
+      install_2: "0",
+      http_1: "200",
+      name_1: "yes",
+      http_2: "200",
+      name_2: "yes",
+      admin_1: "yes",
+      admin_2: "yes",
+      pwned: "no",
+      pwned_end: "no",
+    });
+  });
+
+  it("runs the install again as a no-op and repairs a site whose database was dropped", () => {
+    expect(got().sites).toMatchObject({
+      install_again_2: "0",
+      marker_unchanged: "yes",
+      installer_runs_2: "1",
+      again_http_2: "200",
+      again_name_2: "yes",
+      broken_config_kept: "yes",
+      broken_http_1: "503",
+      broken_name_1: "no",
+      repair_1: "0",
+      repaired_http_1: "200",
+      repaired_name_1: "yes",
+      repaired_admin_1: "yes",
+    });
+  });
+
+  it("archives a site (0600 tar.gz with the SQL dump) and removes its vhost, pool, database and user with the delete script", () => {
+    expect(got().sites).toMatchObject({
+      delete_2: "0",
+      archives: "1",
+      archive_mode: "600",
+      archive_dir_mode: "700",
+      archive_sql: "yes",
+      archive_sql_has_course: "yes",
+      archive_config: "yes",
+      deleted_vhost: "yes",
+      deleted_pool: "yes",
+      deleted_db: "yes",
+      deleted_db_user: "yes",
+      deleted_user: "yes",
+      deleted_files: "yes",
+      deleted_cron: "yes",
+      deleted_gone_http: "yes",
+      after_delete_http_1: "200",
+      after_delete_name_1: "yes",
     });
   });
 
