@@ -7,6 +7,8 @@ import { LocalWorkspace, PulumiCommand, Stack, InlineProgramArgs, LocalWorkspace
 export const repoRoot = path.resolve(__dirname, "..");
 /** Built by toolchain/setup.sh: the CLI, the plugins' PULUMI_HOME, the SDK. */
 export const toolchainDir = path.join(repoRoot, ".toolchain");
+/** The lab's and the tests' file state backends and passphrase files (ignored by git). */
+export const STATE_DIR = path.join(repoRoot, ".state");
 
 /** Environment that makes the CLI use the project's own plugins and never download any. */
 export function toolchainEnv(): Record<string, string> {

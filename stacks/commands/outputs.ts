@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { parseFlags, UsageError, type Command } from "../cli";
@@ -7,6 +6,7 @@ import { backendEnv } from "../driver/fleet-command";
 import { cellStackName, selectCells } from "../driver/cells";
 import { mergeOutputs } from "../driver/merge-outputs";
 import { loadStackConfig } from "../../infra/config";
+import { writeFileAtomic } from "../../tools/common/files";
 
 const FLAGS = { env: "string", cells: "string", out: "string", "show-secrets": "boolean" } as const;
 
@@ -41,9 +41,7 @@ export const command: Command = {
     if (flags.out) {
       const shown = flags["show-secrets"] ? merged : { ...merged, adminPasswords: {} };
       const file = path.resolve(io.cwd, flags.out);
-      const tmp = `${file}.tmp-${process.pid}`;
-      fs.writeFileSync(tmp, JSON.stringify(shown, null, 2) + "\n", { mode: 0o600 });
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, JSON.stringify(shown, null, 2) + "\n", 0o600);
       io.stderr(`wrote ${Object.keys(merged.sites).length} sites to ${flags.out}${flags["show-secrets"] ? " (with passwords, mode 0600)" : ""}\n`);
     } else {
       io.stdout(JSON.stringify({ ...merged, adminPasswords: "[secret: use --out FILE --show-secrets]" }, null, 2) + "\n");

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command, CommandIO } from "../cli";
 import { INPUT_FLAGS, inputFiles, parseFlags, UsageError } from "../cli";
@@ -6,8 +7,8 @@ import { formatIssue } from "../../infra/inputs/issues";
 import { buildFleetPlan, selectHypervisors } from "../../infra/plan";
 import { expectedResourceCount } from "../../infra/components/fleet";
 import { selectCells } from "./cells";
-import { formatSummary, runCells, STATE_DIR, type Operation } from "./run-cells";
-import { ensurePassphraseFile } from "../toolchain";
+import { formatSummary, runCells, type Operation } from "./run-cells";
+import { ensurePassphraseFile, STATE_DIR } from "../toolchain";
 
 export const DRIVER_FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", parallel: "string", "secrets-dir": "string" } as const;
 export const DRIVER_USAGE = "[--env NAME] [--cells hv01,hv02] [--parallel N] [--schools FILE] [--ledger FILE] [--secrets-dir DIR]";
@@ -20,14 +21,13 @@ export function backendEnv(env: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (!process.env.PULUMI_BACKEND_URL) {
     if (env !== "lab") throw new UsageError(`set PULUMI_BACKEND_URL to the state backend of "${env}"`);
-    out.PULUMI_BACKEND_URL = `file://${path.join(STATE_DIR, "lab")}`;
+    const stateDir = path.join(STATE_DIR, "lab");
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    out.PULUMI_BACKEND_URL = `file://${stateDir}`;
   }
   if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
     if (env !== "lab") throw new UsageError(`set PULUMI_CONFIG_PASSPHRASE_FILE for the secrets of "${env}"`);
     out.PULUMI_CONFIG_PASSPHRASE_FILE = ensurePassphraseFile(path.join(STATE_DIR, "lab.passphrase"));
-  }
-  if (out.PULUMI_BACKEND_URL) {
-    require("node:fs").mkdirSync(path.join(STATE_DIR, "lab"), { recursive: true, mode: 0o700 });
   }
   return out;
 }

@@ -133,5 +133,3 @@ export function formatSummary(results: readonly CellResult[]): string {
   const total = ["total".padEnd(width), ...totals.map((t) => String(t).padStart(7))].join(" ");
   return [header, ...rows, total].join("\n");
 }
-
-export const STATE_DIR = path.join(repoRoot, ".state");
