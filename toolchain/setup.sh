@@ -42,7 +42,11 @@ fi
 # 2. Provider plugins and the generated libvirt SDK.
 bash toolchain/build-providers.sh
 
-# 3. The generated SDK is laid out as Pulumi publishes its packages: the
+# 3. The command plugin and the Node.js language host, from pinned upstream
+# sources outside the repository (the module proxy does not serve them).
+bash toolchain/build-pinned-sources.sh
+
+# 4. The generated SDK is laid out as Pulumi publishes its packages: the
 # compiled bin/ folder with the package.json, which package.json links as
 # file:.toolchain/sdk/libvirt/bin. The link needs only package.json, so npm
 # can install before the SDK is compiled with the project's TypeScript.
