@@ -80,7 +80,7 @@ lab_down() {
   lab_require_root
   if [[ -x .toolchain/bin/pulumi && -d .state/lab ]] && lab_in_ns true 2>/dev/null; then
     source .toolchain/env.sh
-    lab_fleet destroy || lab_log "destroy reported errors; removing what is left by hand"
+    lab_fleet destroy --yes-destroy lab || lab_log "destroy reported errors; removing what is left by hand"
   fi
   # Whatever a failed destroy left: domains and the pool of the lab.
   if virsh -c qemu:///system version >/dev/null 2>&1; then

@@ -11,13 +11,16 @@ export interface CommandIO {
   cwd: string;
   /** The repository root: home of the default school list, ledger and stack files. */
   root: string;
+  /** Where a command reads a confirmation; absent: nothing can be confirmed. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /**
  * A `fleet` subcommand. A module stacks/commands/<name>.ts that exports
  * `command` (with that name) is picked up, so new subcommands need no
  * change here.
- * `run` returns the exit code: 0 ok, 1 problems found, 2 bad usage.
+ * `run` returns the exit code: 0 ok, 1 problems found, 2 bad usage
+ * (`fleet preview` adds codes of its own for what the plan changes).
  */
 export interface Command {
   name: string;
@@ -156,6 +159,7 @@ if (require.main === module) {
     stderr: (t) => process.stderr.write(t),
     cwd: process.cwd(),
     root: resolve(__dirname, ".."),
+    stdin: process.stdin,
   };
   main(process.argv.slice(2), io).then(
     (code) => {

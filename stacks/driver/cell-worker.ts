@@ -7,6 +7,7 @@ import { LocalWorkspace, type ConfigMap, type EngineEvent, type OpMap, type Pulu
 import { projectCli } from "../toolchain";
 import { syncCellConfig } from "./stack-config";
 import { progressEvent, type ProgressEvent } from "./progress";
+import { stepEvent, type StepEvent } from "./steps";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -30,6 +31,7 @@ export interface CellJob {
 
 export type WorkerMessage =
   | ({ type: "event" } & ProgressEvent)
+  | { type: "step"; step: StepEvent }
   | { type: "result"; changes: OpMap }
   | { type: "error"; message: string };
 
@@ -45,6 +47,8 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
   const onEvent = (e: EngineEvent) => {
     const summary = progressEvent(e);
     if (summary) send({ type: "event", ...summary });
+    const step = stepEvent(e);
+    if (step) send({ type: "step", step });
   };
   const common = { onEvent, color: "never" as const, parallel: 16 };
   switch (job.operation) {

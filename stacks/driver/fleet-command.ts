@@ -1,17 +1,85 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command, CommandIO } from "../cli";
-import { INPUT_FLAGS, inputFiles, parseFlags, UsageError } from "../cli";
+import { INPUT_FLAGS, inputFiles, parseFlags, UsageError, type Flags } from "../cli";
 import { loadFleetInputs } from "../../infra/inputs";
 import { formatIssue } from "../../infra/inputs/issues";
 import { buildFleetPlan, selectHypervisors } from "../../infra/plan";
 import { expectedResourceCount } from "../../infra/components/fleet";
 import { selectCells } from "./cells";
-import { formatSummary, runCells, type Operation } from "./run-cells";
+import { formatSummary, runCells, type CellResult, type DriverOptions, type Operation } from "./run-cells";
 import { ensurePassphraseFile, STATE_DIR } from "../toolchain";
+import { writeFileAtomic } from "../../tools/common/files";
+import { knownEnvs, listProjectStacks, sortEnvStacks, strayMessage, type StackInfo } from "./env-stacks";
+import { checkDeletions, confirmDestroy, deletionRefusal, parseAllowDelete } from "./guards";
+import { formatPreviewMarkdown, PREVIEW_EXIT, previewExitCode } from "./preview-summary";
+import { checkBackendUrl } from "../state/backend";
+import { lockEnvCells } from "../state/run-lock";
 
 export const DRIVER_FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", parallel: "string", "secrets-dir": "string" } as const;
-export const DRIVER_USAGE = "[--env NAME] [--cells hv01,hv02] [--parallel N] [--schools FILE] [--ledger FILE] [--secrets-dir DIR]";
+
+/** Flags only one operation takes. */
+const OPERATION_FLAGS = {
+  preview: { "summary-md": "string" },
+  up: { "allow-delete": "string" },
+  refresh: {},
+  destroy: { "yes-destroy": "string" },
+} as const satisfies Record<Operation, Record<string, "string" | "boolean">>;
+
+const COMMON_USAGE = "--env NAME [--cells hv01,hv02] [--parallel N] [--schools FILE] [--ledger FILE] [--secrets-dir DIR]";
+
+const OPERATION_USAGE: Record<Operation, string> = {
+  preview: [
+    `${COMMON_USAGE} [--summary-md FILE]`,
+    "  --summary-md  also write a Markdown summary for a merge request: counts per cell, every",
+    "                resource deleted or replaced by school, data-holding ones marked DATA LOSS",
+    `  exit: ${PREVIEW_EXIT.noChanges} no changes, ${PREVIEW_EXIT.changes} changes without data loss, ${PREVIEW_EXIT.dataLoss} changes that lose data,`,
+    `        ${PREVIEW_EXIT.failed} a cell failed or the inputs are invalid, ${PREVIEW_EXIT.usage} bad usage`,
+  ].join("\n"),
+  up: [
+    `${COMMON_USAGE} [--allow-delete N]`,
+    "  Previews every cell first and refuses a plan that deletes or replaces sites (or data",
+    "  volumes, pools) unless --allow-delete N covers their number.",
+  ].join("\n"),
+  refresh: COMMON_USAGE,
+  destroy: [
+    `${COMMON_USAGE} [--yes-destroy NAME]`,
+    "  Asks for the environment's name on stdin; scripts pass --yes-destroy with the same name as --env.",
+  ].join("\n"),
+};
+
+/** What the driver commands reach outside the process; replaced in tests. */
+export interface DriverDeps {
+  runCells(opts: DriverOptions): Promise<CellResult[]>;
+  /** Every stack of the project on the backend (for the stray-stack check). */
+  listStacks(envVars: Record<string, string>): Promise<StackInfo[]>;
+  backendEnv(env: string): Record<string, string>;
+  /** Environments with a Pulumi.<env>.yaml. */
+  knownEnvs(): string[];
+  /** Where the progress view draws. */
+  progress: DriverOptions["out"];
+  /** Takes the fleet lock of the cells' stacks for a run (stacks/state/locks.ts); default lockEnvCells. */
+  lockCells?: typeof lockEnvCells;
+}
+
+const DEFAULT_DEPS: DriverDeps = {
+  runCells,
+  listStacks: listProjectStacks,
+  backendEnv,
+  knownEnvs: () => knownEnvs(),
+  progress: process.stderr,
+  lockCells: lockEnvCells,
+};
+
+/**
+ * `--env` is never implied: a command that changes stacks must name them,
+ * so that a forgotten flag cannot mean production.
+ */
+export function requireEnv(env: string | undefined): string {
+  if (env === undefined) throw new UsageError("--env is required: name the environment (e.g. --env lab or --env prod)");
+  if (!/^[A-Za-z0-9_.-]+$/.test(env)) throw new UsageError(`not an environment name: ${JSON.stringify(env)}`);
+  return env;
+}
 
 /**
  * Backend and passphrase for an environment: what the operator exported, or
@@ -25,6 +93,8 @@ export function backendEnv(env: string): Record<string, string> {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     out.PULUMI_BACKEND_URL = `file://${stateDir}`;
   }
+  const problems = process.env.PULUMI_BACKEND_URL ? checkBackendUrl(process.env.PULUMI_BACKEND_URL) : [];
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
   if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
     if (env !== "lab") throw new UsageError(`set PULUMI_CONFIG_PASSPHRASE_FILE for the secrets of "${env}"`);
     out.PULUMI_CONFIG_PASSPHRASE_FILE = ensurePassphraseFile(path.join(STATE_DIR, "lab.passphrase"));
@@ -33,16 +103,20 @@ export function backendEnv(env: string): Record<string, string> {
 }
 
 /** `fleet preview|up|refresh|destroy`: one operation over the cell stacks of an environment. */
-export function driverCommand(operation: Operation, summary: string): Command {
+export function driverCommand(operation: Operation, summary: string, deps: Partial<DriverDeps> = {}): Command {
+  const d: DriverDeps = { ...DEFAULT_DEPS, ...deps };
+  const spec = { ...DRIVER_FLAGS, ...OPERATION_FLAGS[operation] };
   return {
     name: operation,
     summary,
-    usage: DRIVER_USAGE,
+    usage: OPERATION_USAGE[operation],
     async run(args: string[], io: CommandIO): Promise<number> {
-      const flags = parseFlags(args, DRIVER_FLAGS);
-      const env = flags.env ?? "prod";
+      const flags = parseFlags(args, spec) as Flags<typeof DRIVER_FLAGS> & { "summary-md"?: string; "allow-delete"?: string; "yes-destroy"?: string };
+      const env = requireEnv(flags.env);
       const parallel = Number(flags.parallel ?? "2");
       if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError("--parallel must be a positive integer");
+      const allowDelete = parseAllowDelete(flags["allow-delete"]);
+      const summaryMd = flags["summary-md"] === undefined ? undefined : path.resolve(io.cwd, flags["summary-md"]);
       const files = inputFiles({ ...flags, stack: flags.stack ?? env }, io);
       const inputs = loadFleetInputs(files);
       const errors = inputs.issues.filter((i) => i.severity !== "warning");
@@ -56,27 +130,84 @@ export function driverCommand(operation: Operation, summary: string): Command {
         ledger: inputs.ledger.entries,
         files: { schools: files.schools.shownAs, ledger: files.ledger.shownAs },
       });
+      const configured = plan.hypervisors.map((h) => h.name);
       const cells = selectCells(
-        plan.hypervisors.map((h) => h.name),
+        configured,
         flags.cells?.split(",").map((c) => c.trim()),
       );
-      const results = await runCells({
-        env,
-        cells,
-        operation,
-        parallel,
-        program: {
-          module: path.join(__dirname, "../../infra/program.ts"),
-          exportName: "fleetCellProgram",
-          args: { schoolsFile: files.schools.path, ledgerFile: files.ledger.path },
-        },
-        expectedResources: (cell) => expectedResourceCount(selectHypervisors(plan, [cell])),
-        envVars: backendEnv(env),
-        secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),
-        out: process.stderr,
-      });
+      const envVars = d.backendEnv(env);
+
+      const sorted = sortEnvStacks(env, configured, await d.listStacks(envVars), d.knownEnvs());
+      for (const s of sorted.emptyStrays) io.stderr(`fleet ${operation}: note: stack ${s.name} belongs to no configured hypervisor and is empty\n`);
+      if (sorted.strays.length > 0) {
+        // Destroy still runs: it is how the configured cells go, and it cannot make strays worse.
+        io.stderr(`fleet ${operation}: ${operation === "destroy" ? "warning" : "error"}: ${strayMessage(env, sorted.strays, configured)}\n`);
+        if (operation !== "destroy") return 1;
+      }
+
+      if (operation === "destroy" && !(await confirmDestroy(env, cells, flags["yes-destroy"], io))) return 1;
+
+      // One run per cell stack at a time, held from an up's first preview to its last step:
+      // a second run stops here, before it plans anything. Previews change no state and take none.
+      const lock = operation === "preview" ? undefined : await (d.lockCells ?? lockEnvCells)(env, cells, `fleet ${operation} --env ${env}`, envVars);
+      if (lock && !lock.ok) {
+        io.stderr(`fleet ${operation}: ${lock.message}\n`);
+        return 1;
+      }
+      for (const note of lock?.ok ? lock.notes : []) io.stderr(`fleet ${operation}: note: ${note}\n`);
+      const release = lock?.ok ? lock.held.release : async () => undefined;
+
+      const run = (op: Operation) =>
+        d.runCells({
+          env,
+          cells,
+          operation: op,
+          parallel,
+          program: {
+            module: path.join(__dirname, "../../infra/program.ts"),
+            exportName: "fleetCellProgram",
+            args: { schoolsFile: files.schools.path, ledgerFile: files.ledger.path },
+          },
+          expectedResources: (cell) => expectedResourceCount(selectHypervisors(plan, [cell])),
+          envVars,
+          secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),
+          out: d.progress,
+        });
+
+      if (operation === "up") {
+        // The engine can change its mind between this preview and the update
+        // only if the stacks change in between; the driver is their one writer.
+        const preview = await run("preview");
+        if (!preview.every((r) => r.ok)) {
+          io.stdout(`${formatSummary(preview)}\n`);
+          io.stderr("fleet up: the preview failed; nothing was changed\n");
+          await release();
+          return 1;
+        }
+        const check = checkDeletions(preview.map(cellPreview), allowDelete);
+        if (!check.allowed) {
+          io.stderr(deletionRefusal(env, check, allowDelete));
+          await release();
+          return 1;
+        }
+        if (check.count > 0) io.stderr(`fleet up: ${check.count} deletion(s) allowed by --allow-delete ${allowDelete}\n`);
+      }
+
+      // A lock left by a crash is taken over by the next run on this host (its pid is gone).
+      const results = await run(operation).finally(release);
       io.stdout(`${formatSummary(results)}\n`);
-      return results.every((r) => r.ok) ? 0 : 1;
+      if (operation !== "preview") return results.every((r) => r.ok) ? 0 : 1;
+
+      const previews = results.map(cellPreview);
+      if (summaryMd) {
+        writeFileAtomic(summaryMd, formatPreviewMarkdown(env, previews), 0o644);
+        io.stderr(`wrote ${path.relative(io.cwd, summaryMd) || summaryMd}\n`);
+      }
+      return previewExitCode(previews);
     },
   };
+}
+
+function cellPreview(r: CellResult) {
+  return { cell: r.cell, ok: r.ok, error: r.error, steps: r.steps ?? [] };
 }

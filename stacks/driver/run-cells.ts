@@ -6,6 +6,7 @@ import { boundedAll, cellStackName } from "./cells";
 import { applyEvent, ProgressView, type CellProgress } from "./progress";
 import { environmentConfig } from "./env-config";
 import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
+import { plannedSteps, type PlannedStep, type StepEvent } from "./steps";
 
 export type { Operation, ProgramRef } from "./cell-worker";
 
@@ -17,6 +18,8 @@ export interface CellResult {
   changes: OpMap;
   seconds: number;
   error?: string;
+  /** Every resource the operation creates, updates, replaces or deletes (from the engine's step events). */
+  steps?: PlannedStep[];
 }
 
 export interface DriverOptions {
@@ -90,7 +93,9 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
   }
 }
 
-function runWorker(job: CellJob, p: CellProgress): Promise<{ ok: boolean; changes: OpMap; error?: string }> {
+type WorkerOutcome = { ok: boolean; changes: OpMap; error?: string; steps: PlannedStep[] };
+
+function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
   return new Promise((resolve) => {
     const child = fork(path.join(__dirname, "cell-worker.ts"), [], {
       cwd: repoRoot,
@@ -99,10 +104,13 @@ function runWorker(job: CellJob, p: CellProgress): Promise<{ ok: boolean; change
     });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-    let settled: { ok: boolean; changes: OpMap; error?: string } | undefined;
+    let settled: Omit<WorkerOutcome, "steps"> | undefined;
+    const steps: StepEvent[] = [];
     child.on("message", (m: WorkerMessage) => {
       if (m.type === "event") {
         applyEvent(p, m);
+      } else if (m.type === "step") {
+        steps.push(m.step);
       } else if (m.type === "result") {
         settled = { ok: true, changes: m.changes };
       } else {
@@ -110,7 +118,8 @@ function runWorker(job: CellJob, p: CellProgress): Promise<{ ok: boolean; change
       }
     });
     child.on("exit", (code, signal) => {
-      resolve(settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` });
+      const outcome = settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` };
+      resolve({ ...outcome, steps: plannedSteps(steps) });
     });
     child.send(job);
   });

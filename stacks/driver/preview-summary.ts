@@ -1,0 +1,98 @@
+import { countSteps, dataLossSteps, destructiveSteps, type PlannedStep, type StepCounts } from "./steps";
+
+/** What a preview of the cells amounts to, for people and for a review pipeline. */
+export interface CellPreview {
+  cell: string;
+  ok: boolean;
+  error?: string;
+  steps: readonly PlannedStep[];
+}
+
+/**
+ * Exit codes of `fleet preview`, so that a review pipeline can ask for an
+ * approval exactly when data would be lost. 1 and 2 keep their meaning for
+ * every fleet command (failure, bad usage).
+ */
+export const PREVIEW_EXIT = {
+  noChanges: 0,
+  failed: 1,
+  usage: 2,
+  changes: 3,
+  dataLoss: 4,
+} as const;
+
+export function previewExitCode(cells: readonly CellPreview[]): number {
+  if (cells.some((c) => !c.ok)) return PREVIEW_EXIT.failed;
+  const steps = cells.flatMap((c) => c.steps);
+  if (dataLossSteps(steps).length > 0) return PREVIEW_EXIT.dataLoss;
+  return steps.length > 0 ? PREVIEW_EXIT.changes : PREVIEW_EXIT.noChanges;
+}
+
+const KINDS = ["create", "update", "replace", "delete"] as const;
+
+/** Text for a Markdown table cell: no pipes, backticks or line breaks from the data break the table. */
+function cellText(text: string): string {
+  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+function countRow(label: string, counts: StepCounts, note: string): string {
+  return `| ${label} | ${KINDS.map((k) => counts[k]).join(" | ")} | ${note} |`;
+}
+
+/**
+ * The preview as a merge-request comment: per cell the counts, then every
+ * resource that would be deleted or replaced, grouped by school, with the
+ * ones that hold data marked. Pure: the same previews give the same text.
+ */
+export function formatPreviewMarkdown(env: string, cells: readonly CellPreview[]): string {
+  const all = cells.flatMap((c) => c.steps);
+  const loss = dataLossSteps(all);
+  const failed = cells.filter((c) => !c.ok);
+  const destructive = cells.flatMap((c) => destructiveSteps(c.steps).map((step) => ({ cell: c.cell, step })));
+
+  const verdict =
+    failed.length > 0
+      ? `**Preview failed** in ${failed.length} of ${cells.length} cell(s); the lists below are incomplete.`
+      : loss.length > 0
+        ? `**DATA LOSS**: ${loss.length} data-holding resource(s) would be deleted or replaced` +
+          `${lossSchools(loss).length > 0 ? `, sites of ${lossSchools(loss).length} school(s)` : ""}. Approve only if that is intended.`
+        : all.length === 0
+          ? "No changes."
+          : "Changes, no data loss.";
+
+  const lines = [`### fleet preview ${code(env)}`, "", verdict, "", `| cell | ${KINDS.join(" | ")} | |`, `|---|${KINDS.map(() => "--:").join("|")}|---|`];
+  for (const c of cells) {
+    const note = !c.ok ? `**failed**: ${cellText(c.error ?? "")}` : dataLossSteps(c.steps).length > 0 ? "**data loss**" : "";
+    lines.push(countRow(cellText(c.cell), countSteps(c.steps), note));
+  }
+  if (cells.length > 1) lines.push(countRow("**total**", countSteps(all), ""));
+
+  if (destructive.length > 0) {
+    lines.push("", `#### Deleted or replaced (${destructive.length})`);
+    const groups = new Map<string, typeof destructive>();
+    for (const d of destructive) {
+      const key = d.step.school === undefined ? "" : d.step.school;
+      groups.set(key, [...(groups.get(key) ?? []), d]);
+    }
+    const keys = [...groups.keys()].filter((k) => k !== "").sort();
+    if (groups.has("")) keys.push("");
+    for (const key of keys) {
+      const rows = groups.get(key)!;
+      const cellsOf = [...new Set(rows.map((r) => r.cell))].join(", ");
+      lines.push("", key === "" ? `**Hosts and hypervisors** (${cellText(cellsOf)})` : `**School ${cellText(key)}** (${cellText(cellsOf)})`, "");
+      lines.push("| resource | what | change | |", "|---|---|---|---|");
+      for (const { step } of rows) {
+        lines.push(`| ${code(step.name)} | ${cellText(step.label)} | ${step.kind} | ${step.holdsData ? "**DATA LOSS**" : ""} |`);
+      }
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function lossSchools(steps: readonly PlannedStep[]): string[] {
+  return [...new Set(steps.map((s) => s.school).filter((s): s is string => s !== undefined))].sort();
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { formatPreviewMarkdown, PREVIEW_EXIT, previewExitCode, type CellPreview } from "../../../../stacks/driver/preview-summary";
+import { plannedSteps } from "../../../../stacks/driver/steps";
+import { events, hostVolume, siteResources } from "./urns";
+
+const cell = (name: string, ...evts: Parameters<typeof plannedSteps>[0][]): CellPreview => ({ cell: name, ok: true, steps: plannedSteps(evts.flat()) });
+
+describe("preview summary for a merge request", () => {
+  it("marks the data loss of a removed school, by school, and exits with the data-loss code", () => {
+    const cells = [
+      cell("hv01", events(siteResources("prod-hv01", "04101234"), "delete")),
+      cell("hv02", events(siteResources("prod-hv02", "04101300"), "create")),
+    ];
+    const md = formatPreviewMarkdown("prod", cells);
+    expect(md).toContain("**DATA LOSS**: 1 data-holding resource(s) would be deleted or replaced, sites of 1 school(s)");
+    expect(md).toMatch(/^\| hv01 \| 0 \| 0 \| 0 \| 5 \| \*\*data loss\*\* \|$/m);
+    expect(md).toMatch(/^\| hv02 \| 5 \| 0 \| 0 \| 0 \| {2}\|$/m);
+    expect(md).toMatch(/^\| \*\*total\*\* \| 5 \| 0 \| 0 \| 5 \|/m);
+    expect(md).toContain("**School 04101234** (hv01)");
+    expect(md).toMatch(/^\| `04101234-install` \| site install \(database and files\) \| delete \| \*\*DATA LOSS\*\* \|$/m);
+    expect(md).toMatch(/^\| `04101234-dns` \| DNS record \| delete \| {2}\|$/m);
+    // The added school is counted, not listed.
+    expect(md).not.toContain("04101300");
+    expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.dataLoss);
+  });
+
+  it("marks nothing when a school is only added, and exits with the changes code", () => {
+    const cells = [cell("hv01", events(siteResources("prod-hv01", "04101300"), "create"))];
+    const md = formatPreviewMarkdown("prod", cells);
+    expect(md).toContain("Changes, no data loss.");
+    expect(md).not.toMatch(/data loss\*\*|DATA LOSS/);
+    expect(md).not.toContain("Deleted or replaced");
+    expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.changes);
+  });
+
+  it("lists a replaced data volume under hosts, and says so when nothing changes", () => {
+    const cells = [cell("hv01", events([hostVolume("prod-hv01", "hv01-vm01", "data")], "delete-replaced", "replace", "create-replacement"))];
+    const md = formatPreviewMarkdown("prod", cells);
+    expect(md).toContain("**Hosts and hypervisors** (hv01)");
+    expect(md).toMatch(/^\| `hv01-vm01-data` \| data volume \(the host's sites\) \| replace \| \*\*DATA LOSS\*\* \|$/m);
+    expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.dataLoss);
+
+    const quiet = [cell("hv01"), cell("hv02")];
+    expect(formatPreviewMarkdown("prod", quiet)).toContain("No changes.");
+    expect(previewExitCode(quiet)).toBe(PREVIEW_EXIT.noChanges);
+  });
+
+  it("reports a failed cell, keeps the table intact and exits 1", () => {
+    const cells: CellPreview[] = [{ cell: "hv01", ok: false, error: "ssh: handshake | failed\nsecond line", steps: [] }];
+    const md = formatPreviewMarkdown("prod", cells);
+    expect(md).toContain("**Preview failed** in 1 of 1 cell(s)");
+    expect(md).toMatch(/^\| hv01 \| 0 \| 0 \| 0 \| 0 \| \*\*failed\*\*: ssh: handshake \\\| failed second line \|$/m);
+    expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.failed);
+  });
+
+  it("uses four distinct exit codes beside 0", () => {
+    expect(new Set(Object.values(PREVIEW_EXIT)).size).toBe(5);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { countSteps, dataLossSteps, describeResource, plannedSteps, stepEvent } from "../../../../stacks/driver/steps";
+import { domain, events, hostVolume, pool, siteResources, TYPES, urn } from "./urns";
+
+const pre = (op: string, u: string, type: string) => ({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: { op, urn: u, type, provider: "" } } }) as EngineEvent;
+
+describe("stepEvent", () => {
+  it("passes on steps that change something and drops the rest", () => {
+    const u = urn("prod-hv01", [], TYPES.pool, "hv01-pool");
+    expect(stepEvent(pre("delete", u, TYPES.pool))).toEqual({ op: "delete", urn: u, type: TYPES.pool });
+    expect(stepEvent(pre("create-replacement", u, TYPES.pool))?.op).toBe("create-replacement");
+    for (const op of ["same", "read", "refresh"]) expect(stepEvent(pre(op, u, TYPES.pool)), op).toBeUndefined();
+    expect(stepEvent({ sequence: 1, timestamp: 0, resOutputsEvent: { metadata: { op: "delete", urn: u, type: TYPES.pool, provider: "" } } } as EngineEvent)).toBeUndefined();
+  });
+});
+
+describe("plannedSteps", () => {
+  it("folds the three steps of a replacement into one replace, in either order", () => {
+    const vol = hostVolume("prod-hv01", "hv01-vm01", "data");
+    const vm = domain("prod-hv01", "hv01-vm01");
+    const steps = plannedSteps([
+      ...events([vol], "create-replacement", "replace", "delete-replaced"),
+      ...events([vm], "delete-replaced", "replace", "create-replacement"),
+    ]);
+    expect(steps.map((s) => [s.name, s.kind])).toEqual([
+      ["hv01-vm01-data", "replace"],
+      ["hv01-vm01", "replace"],
+    ]);
+    expect(countSteps(steps)).toEqual({ create: 0, update: 0, replace: 2, delete: 0 });
+  });
+
+  it("finds the school of every resource of a site and marks only the install as data", () => {
+    const steps = plannedSteps(events(siteResources("prod-hv01", "04101234"), "delete"));
+    expect(steps.map((s) => [s.name, s.school, s.holdsData])).toEqual([
+      ["04101234", "04101234", false],
+      ["04101234-db-password", "04101234", false],
+      ["04101234-admin-password", "04101234", false],
+      ["04101234-dns", "04101234", false],
+      ["04101234-install", "04101234", true],
+    ]);
+    expect(dataLossSteps(steps).map((s) => s.name)).toEqual(["04101234-install"]);
+  });
+
+  it("counts a created site as five creates and loses nothing", () => {
+    const steps = plannedSteps(events(siteResources("prod-hv01", "04101300"), "create"));
+    expect(countSteps(steps)).toEqual({ create: 5, update: 0, replace: 0, delete: 0 });
+    expect(dataLossSteps(steps)).toEqual([]);
+  });
+});
+
+describe("describeResource", () => {
+  it("marks data volumes, pools and databases as holding data, and not root volumes or VMs", () => {
+    const holds = (r: { urn: string; type: string }) => describeResource(r.urn, r.type).holdsData;
+    expect(holds(hostVolume("prod-hv01", "hv01-vm01", "data"))).toBe(true);
+    expect(holds(pool("prod-hv01", "hv01"))).toBe(true);
+    expect(holds({ urn: urn("prod-hv01", [], "mysql:index/database:Database", "moodle_04101234"), type: "mysql:index/database:Database" })).toBe(true);
+    expect(holds(hostVolume("prod-hv01", "hv01-vm01", "root"))).toBe(false);
+    expect(holds(domain("prod-hv01", "hv01-vm01"))).toBe(false);
+    // A host's bootstrap is a remote command too, but outside any site.
+    expect(holds({ urn: urn("prod-hv01", ["moodle-fleet:infra:MoodleHost"], TYPES.remote, "hv01-vm01-bootstrap"), type: TYPES.remote })).toBe(false);
+  });
+
+  it("leaves hosts and hypervisors without a school", () => {
+    const d = describeResource(hostVolume("prod-hv01", "hv01-vm01", "data").urn, TYPES.volume);
+    expect(d).toMatchObject({ name: "hv01-vm01-data", school: undefined, label: "data volume (the host's sites)" });
+  });
+});
