@@ -42,7 +42,7 @@ export class MoodleSite extends pulumi.ComponentResource {
 
     const dbPassword = moodlePassword(`${plan.schoolId}-db-password`, this);
     const adminPassword = moodlePassword(`${plan.schoolId}-admin-password`, this);
-    this.adminPassword = adminPassword.result;
+    this.adminPassword = adminPassword;
 
     const record = { fqdn: plan.fqdn, address: args.hostPlan.address, dns: settings.dns };
     this.dnsRecord = new command.local.Command(
@@ -70,7 +70,7 @@ export class MoodleSite extends pulumi.ComponentResource {
         update: install,
         delete: siteDeleteScript(scriptInput),
         stdin: pulumi
-          .all([dbPassword.result, adminPassword.result])
+          .all([dbPassword, adminPassword])
           .apply(([db, admin]) => siteInstallStdin({ dbPassword: db, adminPassword: admin })),
         logging: "stderr",
       },
@@ -81,8 +81,16 @@ export class MoodleSite extends pulumi.ComponentResource {
   }
 }
 
-function moodlePassword(name: string, parent: pulumi.Resource): random.RandomPassword {
-  return new random.RandomPassword(
+/**
+ * The same specials in another order: what marks a password generated to
+ * start with a letter or digit (a password starting with - + or = is read as
+ * a formula when the mail-merge file is opened in a spreadsheet, and as an
+ * option by many command lines). The order does not change what is drawn.
+ */
+export const PASSWORD_SPECIALS_LEADING_ALNUM = [...PASSWORD_SPECIALS].reverse().join("");
+
+function moodlePassword(name: string, parent: pulumi.Resource): pulumi.Output<string> {
+  const password = new random.RandomPassword(
     name,
     {
       length: 24,
@@ -90,8 +98,25 @@ function moodlePassword(name: string, parent: pulumi.Resource): random.RandomPas
       minUpper: 2,
       minNumeric: 2,
       minSpecial: 2,
-      overrideSpecial: PASSWORD_SPECIALS,
+      overrideSpecial: PASSWORD_SPECIALS_LEADING_ALNUM,
     },
-    { parent },
+    // Every input of a RandomPassword forces a new password, and a new admin
+    // password would no longer match the installed site. So the changed order
+    // is ignored on passwords already in a stack: their state keeps the old
+    // order and they stay as they are, to the letter. Only passwords created
+    // with the new order get their leading specials moved to the end: same
+    // characters, same length, so Moodle's password policy still holds. (The
+    // marker is an input every password's state has: a property missing from
+    // the state would be filled in from the program's inputs by the SDK.)
+    { parent, ignoreChanges: ["overrideSpecial"] },
   );
+  return pulumi
+    .all([password.result, password.overrideSpecial])
+    .apply(([result, specials]) => (specials === PASSWORD_SPECIALS_LEADING_ALNUM ? leadWithAlnum(result) : result));
+}
+
+/** The password with any non-alphanumeric characters at its start moved to its end. */
+export function leadWithAlnum(password: string): string {
+  const lead = /^[^A-Za-z0-9]*/.exec(password)![0];
+  return password.slice(lead.length) + lead;
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { FleetOutputs } from "../../infra/outputs/schema";
 import { parseArgs, processIO, requireFlag, runTool, stringFlag, UsageError, userPath, type ToolIO } from "../../tools/common/cli";
-import { toCsv } from "../../tools/common/csv";
+import { spreadsheetText, startsLikeFormula, toCsv } from "../../tools/common/csv";
 import { ensureDir, writeFileAtomic } from "../../tools/common/files";
 import { loadFleetOutputs } from "../../tools/common/outputs";
 import { JOURNAL_FILE, JournalWriter, readJournal } from "../../tools/mailout/journal";
@@ -127,9 +127,18 @@ async function mailout(io: ToolIO, dir: string, outputs: FleetOutputs, o: Mailou
   }
   const merge = toCsv(
     ["school_id", "name", "email", "url", "admin_user", "password"],
-    sites.map((s) => [s.schoolId, s.name, s.email, s.url, s.adminUser, outputs.adminPasswords[s.schoolId]]),
+    sites.map((s) => [s.schoolId, s.name, s.email, s.url, s.adminUser, outputs.adminPasswords[s.schoolId]].map(spreadsheetText)),
     "\r\n",
   );
+  // Passwords generated before they had to start with a letter or digit can
+  // begin with - + or =; in the mail-merge file they now carry the apostrophe,
+  // which is not part of the password. The letters (.eml) have them exact.
+  const marked = sites.filter((s) => startsLikeFormula(outputs.adminPasswords[s.schoolId])).map((s) => s.schoolId);
+  if (marked.length > 0)
+    io.stderr(
+      `fleet mailout: note: in ${MAILMERGE_FILE} the passwords of ${marked.join(", ")} start with an apostrophe that is not part of the password ` +
+        `(it keeps spreadsheets from reading them as formulas); their .eml letters are exact\n`,
+    );
   // With a BOM, so that Excel opens the UTF-8 mail-merge source with its umlauts intact.
   writeFileAtomic(join(dir, MAILMERGE_FILE), `\uFEFF${merge}`, 0o600);
   io.stdout(`${dirShown}: ${letters.length} letters (${letters.length - kept} written, ${kept} kept as sent before) and ${MAILMERGE_FILE}\n`);

@@ -41,12 +41,21 @@ export function envelopeAddress(from: string): string {
   return address;
 }
 
+/** A relay on this machine: nothing sent to it crosses a network. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /**
- * An SMTP client for smtp://host:port (STARTTLS when the server offers it)
- * or smtps://host:port. Credentials come from FLEET_SMTP_USER and
- * FLEET_SMTP_PASSWORD, never from the command line, where `ps` would show them.
+ * Connection settings for smtp://host:port or smtps://host:port. Every
+ * letter carries an admin password, so a relay across the network must
+ * speak TLS: smtps from the start, or STARTTLS, which is then required (a
+ * server that does not offer it, or a man in the middle stripping it, makes
+ * the send fail instead of going out in plain text). Only a relay on this
+ * machine's loopback may be spoken to in plain text.
  */
-export function smtpSender(url: string, from: string, env: NodeJS.ProcessEnv = process.env): MailSender {
+export function smtpTransportOptions(url: string, env: NodeJS.ProcessEnv = process.env) {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -62,19 +71,27 @@ export function smtpSender(url: string, from: string, env: NodeJS.ProcessEnv = p
   const port = parsed.port === "" ? (secure ? 465 : 587) : Number(parsed.port);
   const user = env.FLEET_SMTP_USER;
   const pass = env.FLEET_SMTP_PASSWORD;
-  const envelopeFrom = envelopeAddress(from);
-  const transport = nodemailer.createTransport({
+  return {
     host,
     port,
     secure,
-    pool: true,
-    maxConnections: 1,
-    maxMessages: 100,
+    requireTLS: !secure && !isLoopbackHost(host),
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 120_000,
     ...(user ? { auth: { user, pass: pass ?? "" } } : {}),
-  });
+  };
+}
+
+/**
+ * An SMTP client (settings: smtpTransportOptions). Credentials come from
+ * FLEET_SMTP_USER and FLEET_SMTP_PASSWORD, never from the command line,
+ * where `ps` would show them.
+ */
+export function smtpSender(url: string, from: string, env: NodeJS.ProcessEnv = process.env): MailSender {
+  const options = smtpTransportOptions(url, env);
+  const envelopeFrom = envelopeAddress(from);
+  const transport = nodemailer.createTransport({ ...options, pool: true, maxConnections: 1, maxMessages: 100 });
   return {
     async send(letter) {
       const info = await transport.sendMail({ envelope: { from: envelopeFrom, to: [letter.to] }, raw: letter.raw });
