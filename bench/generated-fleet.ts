@@ -53,6 +53,8 @@ export function generateFleet(dir: string, schools: number, overrides: { uri?: s
     "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
     "moodle-fleet:ssh": { user: "root" },
     "moodle-fleet:protectData": false,
+    // Evaluated under mocks only: no site is ever served.
+    "moodle-fleet:allowPlainHttp": true,
   };
   const rows = Array.from({ length: schools }, (_, k) => {
     const id = String(4_000_000 + k).padStart(8, "0");

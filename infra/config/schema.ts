@@ -169,15 +169,20 @@ export const fleetConfigSchema = z
     }),
     moodle: moodleSchema,
     /**
-     * One wildcard certificate for *.<domain>, the same on every VM. Optional:
-     * without it sites are served over plain http. Its key is the secret
-     * `tlsPrivateKey`.
+     * One wildcard certificate for *.<domain>, the same on every VM. Its key
+     * is the secret `tlsPrivateKey`. Required unless `allowPlainHttp` is set:
+     * every site hands out logins and admin passwords.
      */
     tls: z
       .strictObject({
         certificate: str("pem", (v) => PEM_CERT.test(v.trim()), "not a PEM certificate (-----BEGIN CERTIFICATE-----)"),
       })
       .optional(),
+    /**
+     * Serve the sites over plain http, without `tls`. Only for a lab whose
+     * network never leaves the machine (Pulumi.lab.yaml); default false.
+     */
+    allowPlainHttp: z.boolean().default(false),
     /** How the program reaches hypervisors and VMs; the private key is the secret `sshPrivateKey`. */
     ssh: z.strictObject({
       user: linuxUser.default("root"),
@@ -197,6 +202,9 @@ export const fleetConfigSchema = z
     cell: z.array(dnsLabel).min(1).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.tls === undefined && !c.allowPlainHttp)
+      custom(ctx, ["tls"], "tls-required", "required: sites would send logins and admin passwords over plain http; add the wildcard certificate (set allowPlainHttp: true only in a lab)");
+
     if (!Object.hasOwn(c.tiers, c.defaultTier))
       custom(ctx, ["defaultTier"], "unknown-tier", `tier "${c.defaultTier}" is not in tiers (${Object.keys(c.tiers).join(", ") || "none"})`);
 

@@ -22,7 +22,7 @@ describe("config schema", () => {
 
   it("lists every top-level key, secrets excluded", () => {
     expect([...CONFIG_KEYS].sort()).toEqual(
-      ["cell", "defaultTier", "dns", "domain", "hypervisors", "installsPerHost", "moodle", "protectData", "ssh", "tiers", "tls"].sort(),
+      ["allowPlainHttp", "cell", "defaultTier", "dns", "domain", "hypervisors", "installsPerHost", "moodle", "protectData", "ssh", "tiers", "tls"].sort(),
     );
   });
 
@@ -138,6 +138,7 @@ describe("configFromValues", () => {
       dns: JSON.stringify(configInput().dns),
       moodle: JSON.stringify(configInput().moodle),
       ssh: "{}",
+      allowPlainHttp: "true",
     };
     const config = parseFleetConfig(configFromValues((k) => raw[k]));
     expect(config.protectData).toBe(false);
@@ -175,6 +176,7 @@ config:
   moodle-fleet:ssh: {}
   moodle-fleet:dnsTsigSecret:
     secure: v1:abc
+  moodle-fleet:allowPlainHttp: true
 `;
 
 describe("stack config file", () => {

@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFleetInputs } from "../../infra/inputs/fleet-inputs";
 import { isError } from "../../infra/inputs/issues";
@@ -6,19 +8,37 @@ import { buildFleetPlan } from "../../infra/plan/fleet-plan";
 import { planPlacements } from "../../infra/plan/placement";
 
 const ROOT = resolve(__dirname, "../..");
-const inputs = () =>
+const load = (stackConfig: string) =>
   loadFleetInputs({
     schools: { path: resolve(ROOT, "schools/schools.csv"), shownAs: "schools/schools.csv" },
     ledger: { path: resolve(ROOT, "schools/placement.csv"), shownAs: "schools/placement.csv" },
-    stackConfig: { path: resolve(ROOT, "Pulumi.prod.yaml"), shownAs: "Pulumi.prod.yaml" },
+    stackConfig: { path: stackConfig, shownAs: "Pulumi.prod.yaml" },
     stack: "prod",
   });
 
+/**
+ * Pulumi.prod.yaml as it will be once its wildcard certificate is added (a
+ * stand-in PEM): the committed file has none, so it is refused until then.
+ */
+function withCertificate(): string {
+  const dir = mkdtempSync(join(tmpdir(), "samples-"));
+  const file = join(dir, "Pulumi.prod.yaml");
+  const pem = "-----BEGIN CERTIFICATE-----\\nMIIBszCCAVmgAwIBAgIUQ==\\n-----END CERTIFICATE-----";
+  writeFileSync(file, readFileSync(resolve(ROOT, "Pulumi.prod.yaml"), "utf8").replace(/^config:\n/m, `config:\n  moodle-fleet:tls: {certificate: "${pem}"}\n`));
+  return file;
+}
+const inputs = () => load(withCertificate());
+
 describe("committed sample inputs", () => {
-  it("validate together, with only missing-secret warnings", () => {
+  it("refuse the production config until it has a certificate", () => {
+    const committed = load(resolve(ROOT, "Pulumi.prod.yaml"));
+    expect(committed.issues.filter(isError).map((i) => [i.file, i.field, i.rule])).toEqual([["Pulumi.prod.yaml", "tls", "tls-required"]]);
+  });
+
+  it("validate together with a certificate, with only missing-secret warnings", () => {
     const loaded = inputs();
     expect(loaded.issues.filter(isError)).toEqual([]);
-    expect(loaded.issues.map((i) => i.rule)).toEqual(["missing-secret", "missing-secret"]);
+    expect(loaded.issues.map((i) => i.rule)).toEqual(["missing-secret", "missing-secret", "missing-secret"]);
   });
 
   it("hold at least 48 schools of several tiers under .example addresses", () => {
@@ -36,7 +56,7 @@ describe("committed sample inputs", () => {
       standard: { vcpu: 8, memoryMiB: 32768, sitesPerHost: 50, diskGiBPerSite: 20, phpWorkers: 8, rootDiskGiB: 20 },
     });
     expect(config?.moodle.release.git?.branch).toBe("MOODLE_405_STABLE");
-    expect(config?.tls).toBeUndefined();
+    expect(config?.allowPlainHttp).toBe(false);
   });
 
   it("have a ledger the planner leaves alone and a plan that builds", () => {

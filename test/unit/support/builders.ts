@@ -34,6 +34,8 @@ export function configInput(overrides: Partial<FleetConfigInput> = {}): FleetCon
     dns: { server: "10.20.0.53", zone: "schulen.example", tsigKeyName: "fleet-key" },
     moodle: { release: { git: { url: "https://git.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
     ssh: {},
+    // The plans built here are never served; see test/unit/infra/config for the tls rule.
+    allowPlainHttp: true,
     ...overrides,
   };
 }
