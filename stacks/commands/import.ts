@@ -20,6 +20,9 @@ export const usage = `usage: fleet import <file.xlsx|file.csv> [--mapping FILE] 
   --tiers       allowed tiers (default: the keys of moodle-fleet:tiers in Pulumi.prod.yaml)
   --sheet       worksheet of an xlsx file (default: the first)
   --dry-run     report what would change, write nothing
+  School numbers of fewer than 8 digits (a spreadsheet that took the column
+  for numbers dropped their leading zeros, in the xlsx or in a CSV exported
+  from it) are padded back to 8 digits; each such row is listed as a warning.
   Any invalid row: every problem is listed, nothing is written, exit 1.`;
 
 const SPEC = { mapping: "string", schools: "string", tiers: "string", sheet: "string", "dry-run": "boolean" } as const;
@@ -55,6 +58,7 @@ export async function run(argv: string[], io: ToolIO = processIO()): Promise<num
     const sheetShown = shown(io, sheetPath);
     const sheet = await readSheet(sheetPath, sheetShown, stringFlag(args, "sheet"));
     const result = normalizeSheet(sheet, mapping, { tiers });
+    for (const w of result.warnings) io.stderr(`${formatProblem(sheetShown, { ...w, message: `warning: ${w.message}` })}\n`);
     if (result.problems.length > 0) {
       for (const p of result.problems) io.stderr(`${formatProblem(sheetShown, p)}\n`);
       const rows = new Set(result.problems.map((p) => p.row)).size;

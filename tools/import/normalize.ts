@@ -22,6 +22,8 @@ export interface RowProblem {
 export interface ImportResult {
   rows: ImportedRow[];
   problems: RowProblem[];
+  /** Rows imported with a change a person should check: ids padded back to 8 digits. */
+  warnings: RowProblem[];
   /** Spreadsheet row of the header. */
   headerRow?: number;
   /** Which spreadsheet header fed which school column. */
@@ -52,7 +54,7 @@ export function normalizeSheet(sheet: Sheet, mapping: HeaderMapping, options: No
   if (!header) {
     const known = [...new Set(mapping.values())].join(", ");
     problems.push({ message: `no header row found in the first ${HEADER_SEARCH_ROWS} rows: no cell names a known column (${known}); give a --mapping for this sheet's headers` });
-    return { rows: [], problems, columns: {}, ignored: [] };
+    return { rows: [], problems, warnings: [], columns: {}, ignored: [] };
   }
 
   const columnIndex = new Map<SchoolColumn, number>();
@@ -77,9 +79,10 @@ export function normalizeSheet(sheet: Sheet, mapping: HeaderMapping, options: No
   const missing = REQUIRED.filter((c) => !columnIndex.has(c));
   if (missing.length > 0)
     problems.push({ row: header.row, message: `no column for ${missing.map((m) => `"${m}"`).join(", ")} (found: ${header.cells.map((c) => JSON.stringify(c.text.trim())).filter((t) => t !== '""').join(", ")}); give a --mapping` });
-  if (problems.length > 0) return { rows: [], problems, headerRow: header.row, columns, ignored };
+  if (problems.length > 0) return { rows: [], problems, warnings: [], headerRow: header.row, columns, ignored };
 
   const rows: ImportedRow[] = [];
+  const warnings: RowProblem[] = [];
   const firstRowOfId = new Map<string, number>();
   const dataRows = sheet.rows.filter((r) => r.row > header.row);
   for (const sheetRow of dataRows) {
@@ -100,8 +103,9 @@ export function normalizeSheet(sheet: Sheet, mapping: HeaderMapping, options: No
       return value;
     };
 
+    const id = idText(cell("id"));
     const school: SchoolRecord = {
-      id: check("id", schoolIdSchema, idText(cell("id"))),
+      id: check("id", schoolIdSchema, id.text),
       name: check("name", schoolTextSchema, cell("name")?.text ?? ""),
       town: check("town", schoolTextSchema, cell("town")?.text ?? ""),
       email: check("email", schoolEmailSchema, cell("email")?.text ?? ""),
@@ -118,20 +122,34 @@ export function normalizeSheet(sheet: Sheet, mapping: HeaderMapping, options: No
       else firstRowOfId.set(school.id, sheetRow.row);
     }
     if (rowProblems.length > 0) problems.push(...rowProblems);
-    else rows.push({ row: sheetRow.row, school });
+    else {
+      rows.push({ row: sheetRow.row, school });
+      if (id.paddedFrom !== undefined)
+        warnings.push({
+          row: sheetRow.row,
+          column: columns.id,
+          message: `school number ${id.paddedFrom} read as ${school.id} (leading zeros restored); check that this is the school meant`,
+        });
+    }
   }
-  return { rows, problems, headerRow: header.row, columns, ignored };
+  return { rows, problems, warnings, headerRow: header.row, columns, ignored };
 }
 
 /**
- * The id as text. A number cell lost its leading zeros in the spreadsheet;
- * a whole number below 10^8 is padded back to 8 digits.
+ * The id as text. A column of school numbers that a spreadsheet took for
+ * numbers has lost its leading zeros: in an xlsx file the cell holds the
+ * number, in a CSV exported from such a sheet the shortened digits. Both are
+ * the same loss, so a whole number below 10^8 is padded back to 8 digits
+ * either way, and the row is reported so a person can check it.
  */
-function idText(cell: Cell | undefined): string {
-  if (!cell) return "";
+function idText(cell: Cell | undefined): { text: string; paddedFrom?: string } {
+  if (!cell) return { text: "" };
   const n = cell.number;
-  if (n !== undefined && Number.isInteger(n) && n >= 0 && n < 1e8) return String(n).padStart(8, "0");
-  return cell.text;
+  const digits =
+    n !== undefined ? (Number.isInteger(n) && n >= 0 && n < 1e8 ? String(n) : undefined) : /^\s*(\d{1,8})\s*$/.exec(cell.text)?.[1];
+  if (digits === undefined) return { text: cell.text };
+  const text = digits.padStart(8, "0");
+  return text === digits ? { text } : { text, paddedFrom: digits };
 }
 
 export function formatProblem(file: string, p: RowProblem): string {
