@@ -26,7 +26,7 @@ async function child(schools: number): Promise<Sample> {
   const started = process.hrtime.bigint();
   const run = await runUnderMocks(
     fleetProgram({ schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile }),
-    { ...config, ...testSecrets() },
+    { ...config, "moodle-fleet:singleStack": "true", ...testSecrets() },
     ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"],
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

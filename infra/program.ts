@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { configFromValues, parseFleetConfig } from "./config";
-import { loadLedger, loadSchoolList, InputError } from "./inputs";
+import { checkRepairLog, loadLedger, loadRepairLog, loadSchoolList, repairLogPath, InputError } from "./inputs";
 import { buildFleetPlan, selectHypervisors, type FleetPlan } from "./plan";
 import { Fleet } from "./components/fleet";
 import { readFleetSecrets } from "./components/secrets";
@@ -9,33 +9,67 @@ import { readFleetSecrets } from "./components/secrets";
 export const CONFIG_NAMESPACE = "moodle-fleet";
 
 export interface FleetProgramOptions {
-  /** The school list and the placement ledger. */
-  schoolsFile: string;
-  ledgerFile: string;
-  /** Declare only these hypervisors (a cell); else the config's `cell`, else all. */
+  /**
+   * The school list and the placement ledger. Default: the files the stack's
+   * config names (`inputs`, written by the fleet driver on each cell stack),
+   * else schools/schools.csv and schools/placement.csv.
+   */
+  schoolsFile?: string;
+  ledgerFile?: string;
+  /** Declare only these hypervisors (a cell); else the config's `cell`. */
   cell?: readonly string[];
 }
 
+const REPO_ROOT = path.join(__dirname, "..");
+
 export const DEFAULT_INPUTS = {
-  schoolsFile: path.join(__dirname, "..", "schools", "schools.csv"),
-  ledgerFile: path.join(__dirname, "..", "schools", "placement.csv"),
+  schoolsFile: path.join(REPO_ROOT, "schools", "schools.csv"),
+  ledgerFile: path.join(REPO_ROOT, "schools", "placement.csv"),
 };
+
+/**
+ * The stack names no cell and does not opt into one stack for the whole
+ * fleet: most likely `pulumi up -s prod`, the environment's own stack. Going
+ * on would declare every school a second time beside the cell stacks.
+ */
+export function missingCellMessage(stack: string): string {
+  const env = stack.replace(/-[^-]+$/, "") || stack;
+  return [
+    `stack "${stack}" names no cell (moodle-fleet:cell), so it would declare the whole fleet a second time:`,
+    `new passwords for every school and volumes adopted from the cells' stacks.`,
+    `The fleet runs one stack per hypervisor: use \`fleet preview --env ${env}\` and \`fleet up --env ${env}\`,`,
+    `or \`pulumi up -s ${env}-<hypervisor>\` on a cell stack the driver created.`,
+    `To declare the whole fleet in this one stack on purpose, set moodle-fleet:singleStack: true.`,
+  ].join("\n");
+}
 
 /** Validates the inputs and builds the plan; throws an InputError naming every problem. */
 export function planFromStackConfig(opts: FleetProgramOptions, config: pulumi.Config): FleetPlan {
   const fleetConfig = parseFleetConfig(configFromValues((key) => config.get(key)), { file: `stack config (${pulumi.getStack()})` });
+  const cell = opts.cell ?? fleetConfig.cell;
+  if (!cell && !fleetConfig.singleStack) throw new pulumi.RunError(missingCellMessage(pulumi.getStack()));
+  const fromConfig = fleetConfig.inputs && {
+    schoolsFile: path.resolve(REPO_ROOT, fleetConfig.inputs.schools),
+    ledgerFile: path.resolve(REPO_ROOT, fleetConfig.inputs.ledger),
+  };
+  const schoolsFile = opts.schoolsFile ?? fromConfig?.schoolsFile ?? DEFAULT_INPUTS.schoolsFile;
+  const ledgerFile = opts.ledgerFile ?? fromConfig?.ledgerFile ?? DEFAULT_INPUTS.ledgerFile;
   const tiers = { names: Object.keys(fleetConfig.tiers), defaultTier: fleetConfig.defaultTier };
-  const schoolList = loadSchoolList(opts.schoolsFile, tiers);
-  const ledger = loadLedger(opts.ledgerFile);
-  const issues = [...schoolList.issues, ...ledger.issues].filter((i) => i.severity !== "warning");
+  const schoolList = loadSchoolList(schoolsFile, tiers);
+  const ledger = loadLedger(ledgerFile);
+  const repairs = loadRepairLog(repairLogPath(ledgerFile));
+  const placed = new Set(ledger.entries.map((e) => e.schoolId));
+  const issues = [...schoolList.issues, ...ledger.issues, ...repairs.issues, ...checkRepairLog(repairs, placed)].filter(
+    (i) => i.severity !== "warning",
+  );
   if (issues.length > 0) throw new InputError(issues, "invalid fleet inputs");
   const plan = buildFleetPlan({
     schools: schoolList.schools,
     config: fleetConfig,
     ledger: ledger.entries,
-    files: { schools: opts.schoolsFile, ledger: opts.ledgerFile },
+    files: { schools: schoolsFile, ledger: ledgerFile },
+    repairs: repairs.counts,
   });
-  const cell = opts.cell ?? fleetConfig.cell;
   return cell ? selectHypervisors(plan, cell) : plan;
 }
 

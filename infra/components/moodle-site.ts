@@ -59,7 +59,7 @@ export class MoodleSite extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const install = siteInstallScript(scriptInput);
+    const install = withRepairRequests(siteInstallScript(scriptInput), plan.repairs);
     this.install = new command.remote.Command(
       `${plan.schoolId}-install`,
       {
@@ -119,4 +119,15 @@ function moodlePassword(name: string, parent: pulumi.Resource): pulumi.Output<st
 export function leadWithAlnum(password: string): string {
   const lead = /^[^A-Za-z0-9]*/.exec(password)![0];
   return password.slice(lead.length) + lead;
+}
+
+/**
+ * The n-th repair request (`fleet repair`) changes the install's inputs by
+ * one comment line, so the preview shows exactly this install as an update
+ * and `up` re-runs it; a site never repaired keeps the script as it was.
+ */
+export function withRepairRequests(script: string, repairs: number): string {
+  if (repairs === 0) return script;
+  const [shebang, ...rest] = script.split("\n");
+  return [shebang, `# repair request ${repairs} (fleet repair)`, ...rest].join("\n");
 }

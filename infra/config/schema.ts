@@ -197,9 +197,23 @@ export const fleetConfigSchema = z
     protectData: z.boolean().default(true),
     /**
      * Set by the fleet driver on a cell stack (`<env>-<hypervisor>`): the
-     * hypervisors this stack declares. Absent: the whole fleet in one stack.
+     * hypervisors this stack declares. A stack without it declares nothing
+     * unless `singleStack` is true.
      */
     cell: z.array(dnsLabel).min(1).optional(),
+    /**
+     * Set by the fleet driver on a cell stack: the school list and ledger the
+     * cell was planned from, relative to the repository root, so that a plain
+     * `pulumi preview -s <env>-<hypervisor>` plans from the same files.
+     */
+    inputs: z.strictObject({ schools: z.string().min(1), ledger: z.string().min(1) }).optional(),
+    /**
+     * Declare the whole fleet in this one stack (no cells). Off by default: the
+     * environment's own stack (`prod`) holds only shared config, and running
+     * `pulumi up -s prod` by mistake must not adopt every volume and generate
+     * new passwords for every school.
+     */
+    singleStack: z.boolean().default(false),
   })
   .superRefine((c, ctx) => {
     if (c.tls === undefined && !c.allowPlainHttp)

@@ -5,6 +5,7 @@ import { isError, sortIssues, type InputIssue } from "./issues";
 import { loadLedger, type Ledger } from "./ledger";
 import { checkLedger } from "./ledger-check";
 import { loadSchoolList, type SchoolList } from "./schools";
+import { checkRepairLog, loadRepairLog, repairLogPath, type RepairLog } from "./repairs";
 
 /** A path to read and the way to show it in messages. */
 export interface InputFile {
@@ -25,6 +26,8 @@ export interface FleetInputs {
   secrets: Record<SecretKey, boolean>;
   schoolList: SchoolList;
   ledger: Ledger;
+  /** Repair requests beside the ledger (repairs.csv). */
+  repairs: RepairLog;
   /** Every error and warning of all three inputs, by file and line. */
   issues: InputIssue[];
   /** True when no issue is an error. */
@@ -52,6 +55,8 @@ export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
     ? loadSchoolList(files.schools.path, tiers, shown(files.schools))
     : { schools: [], idLines: new Map(), issues: [missing(files.schools)] };
   const ledger = loadLedger(files.ledger.path, shown(files.ledger));
+  const repairsPath = repairLogPath(files.ledger.path);
+  const repairs = loadRepairLog(repairsPath, files.ledger.shownAs ? repairLogPath(files.ledger.shownAs) : repairsPath);
   const cross = config
     ? checkLedger(ledger.entries, ledger.file, {
         config,
@@ -66,6 +71,8 @@ export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
     ...schoolList.issues,
     ...ledger.issues,
     ...cross,
+    ...repairs.issues,
+    ...checkRepairLog(repairs, new Set(ledger.entries.map((e) => e.schoolId))),
   ]);
-  return { config, secrets: stack.secrets, schoolList, ledger, issues, ok: !issues.some(isError) };
+  return { config, secrets: stack.secrets, schoolList, ledger, repairs, issues, ok: !issues.some(isError) };
 }

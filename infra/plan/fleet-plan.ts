@@ -15,6 +15,8 @@ export interface FleetPlanInputs {
   ledger: readonly LedgerEntry[];
   /** Paths for messages. */
   files?: { schools?: string; ledger?: string };
+  /** Repair requests per school id (the repair log); none when absent. */
+  repairs?: ReadonlyMap<string, number>;
 }
 
 /** The inputs do not describe a complete, consistent fleet; `issues` says why and how to fix it. */
@@ -53,7 +55,8 @@ export function buildFleetPlan(inputs: FleetPlanInputs): FleetPlan {
     hosts.push(plannedHost(hostName, number, hv, tierName, config, rows));
     rows.forEach((row, k) => {
       const waitFor = k - config.installsPerHost;
-      sites.push(plannedSite(byId.get(row.schoolId)!, hostName, hypervisor, config, waitFor >= 0 ? [rows[waitFor].schoolId] : []));
+      const site = plannedSite(byId.get(row.schoolId)!, hostName, hypervisor, config, waitFor >= 0 ? [rows[waitFor].schoolId] : []);
+      sites.push({ ...site, repairs: inputs.repairs?.get(row.schoolId) ?? 0 });
     });
   }
 
@@ -124,7 +127,13 @@ function plannedHost(
 }
 
 /** Everything here must come from the school, its host and the config only. */
-function plannedSite(school: School, host: string, hypervisor: string, config: FleetConfig, installAfter: string[]): PlannedSite {
+function plannedSite(
+  school: School,
+  host: string,
+  hypervisor: string,
+  config: FleetConfig,
+  installAfter: string[],
+): Omit<PlannedSite, "repairs"> {
   const fqdn = `${school.id}.${config.domain.replace(/\.$/, "")}`;
   return {
     schoolId: school.id,

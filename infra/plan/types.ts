@@ -76,6 +76,11 @@ export interface PlannedSite {
    * never changes an existing site's chain.
    */
   installAfter: string[];
+  /**
+   * Repair requests for this school in the repair log (`fleet repair`): each
+   * one makes the install's inputs differ, so `up` re-runs the install.
+   */
+  repairs: number;
 }
 
 /** Everything the Pulumi program declares, decided up front. Pure data, JSON-safe. */

@@ -72,6 +72,12 @@ export function dnsUpsertScript(r: DnsRecordInput): string {
   return nsupdateScript(r, [`update delete ${name} A`, `update add ${name} ${r.dns.ttl} A ${r.address}`]);
 }
 
+/**
+ * Removes only the record that points at this site's address. A site moved
+ * to another hypervisor is created by the new cell (its record upserted to
+ * the new address) before the old cell deletes: deleting every A record of
+ * the name there would take the moved site's new record with it.
+ */
 export function dnsDeleteScript(r: DnsRecordInput): string {
-  return nsupdateScript(r, [`update delete ${fqdnDot(r.fqdn)} A`]);
+  return nsupdateScript(r, [`update delete ${fqdnDot(r.fqdn)} A ${r.address}`]);
 }

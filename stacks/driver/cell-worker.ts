@@ -5,7 +5,8 @@
 // never in argv or the environment.
 import { LocalWorkspace, type ConfigMap, type EngineEvent, type OpMap, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
 import { projectCli } from "../toolchain";
-import { syncCellConfig } from "./stack-config";
+import * as path from "node:path";
+import { syncCellConfig, type CellInputs } from "./stack-config";
 import { progressEvent, type ProgressEvent } from "./progress";
 import { stepEvent, type StepEvent } from "./steps";
 
@@ -43,7 +44,7 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
     { stackName: job.stackName, projectName: "moodle-fleet", program: factory(job.program.args, job.cell) },
     { workDir: job.workDir, pulumiCommand: cli, envVars: job.envVars },
   );
-  await syncCellConfig(stack, job.envConfig, job.cell, { path: cli.command, env: job.envVars, cwd: job.workDir });
+  await syncCellConfig(stack, job.envConfig, job.cell, { path: cli.command, env: job.envVars, cwd: job.workDir }, cellInputs(job));
   const onEvent = (e: EngineEvent) => {
     const summary = progressEvent(e);
     if (summary) send({ type: "event", ...summary });
@@ -61,6 +62,13 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
     case "destroy":
       return (await stack.destroy({ ...common, continueOnError: job.continueOnError })).summary.resourceChanges ?? {};
   }
+}
+
+/** The program's input files relative to the work dir, when the program takes them (the fleet's does). */
+function cellInputs(job: CellJob): CellInputs | undefined {
+  const args = job.program.args as { schoolsFile?: unknown; ledgerFile?: unknown } | undefined;
+  if (typeof args?.schoolsFile !== "string" || typeof args.ledgerFile !== "string") return undefined;
+  return { schools: path.relative(job.workDir, args.schoolsFile), ledger: path.relative(job.workDir, args.ledgerFile) };
 }
 
 /** The CLI's own "error: …" line of a failed command, else the message's first line. */

@@ -2,10 +2,17 @@ import { execFile } from "node:child_process";
 import type { ConfigMap, Stack } from "@pulumi/pulumi/automation";
 
 export const CELL_KEY = "moodle-fleet:cell";
+export const INPUTS_KEY = "moodle-fleet:inputs";
+
+/** The school list and ledger a cell is planned from, relative to the repository root. */
+export interface CellInputs {
+  schools: string;
+  ledger: string;
+}
 
 /**
  * Makes a cell stack's config equal to its environment's, plus the cell's
- * name. Plain values go through the Automation API; secrets are written with
+ * name and input files. Plain values go through the Automation API; secrets are written with
  * `pulumi config set --secret` reading the value from stdin, so a secret
  * never appears in a process's arguments.
  */
@@ -14,8 +21,11 @@ export async function syncCellConfig(
   envConfig: ConfigMap,
   cell: string,
   cli: { path: string; env: Record<string, string>; cwd: string },
+  inputs?: CellInputs,
 ): Promise<void> {
   const wanted: ConfigMap = { ...envConfig, [CELL_KEY]: { value: JSON.stringify([cell]), secret: false } };
+  // Recorded so that a plain `pulumi preview -s <cell stack>` plans from the same files.
+  if (inputs) wanted[INPUTS_KEY] = { value: JSON.stringify(inputs), secret: false };
   const current = await stack.getAllConfig();
 
   const stale = Object.keys(current).filter((k) => !(k in wanted));

@@ -66,8 +66,15 @@ describe("buildFleetPlan", () => {
       dataDir: "/srv/moodledata/04100001",
       adminUser: "admin",
       installAfter: [],
+      repairs: 0,
     });
     expect(plan.sites.map((s) => s.schoolId)).toEqual(["04100001", "04100002", "04100003"]);
+  });
+
+  it("counts a school's repair requests into its site and no other", () => {
+    const repaired = buildFleetPlan({ schools, config: cfg, ledger, repairs: new Map([["04100001", 2]]) });
+    expect(repaired.sitesById["04100001"].repairs).toBe(2);
+    expect(repaired.sites.filter((s) => s.schoolId !== "04100001")).toEqual(plan.sites.filter((s) => s.schoolId !== "04100001"));
   });
 
   it("serves https when a certificate is configured", () => {

@@ -27,8 +27,11 @@ function byType(resources: MockResource[]): Record<string, number> {
   return counts;
 }
 
+// The whole sample fleet in one stack, on purpose (the driver runs cells).
+const SINGLE_STACK = { "moodle-fleet:singleStack": "true" };
+
 async function runFleet(config = prodConfig, inputs = DEFAULT_INPUTS) {
-  return runUnderMocks(fleetProgram(inputs), { ...config, ...testSecrets() }, SECRET_KEYS);
+  return runUnderMocks(fleetProgram(inputs), { ...config, ...SINGLE_STACK, ...testSecrets() }, SECRET_KEYS);
 }
 
 describe("the fleet program under mocks, sample list", () => {
@@ -145,5 +148,33 @@ describe("a school name is data, never code", () => {
     }
     expect(fs.existsSync(marker)).toBe(false);
     fs.rmSync(work, { recursive: true, force: true });
+  });
+});
+
+describe("a stack that names no cell", () => {
+  it("refuses to declare the fleet and names the driver command", async () => {
+    // As `pulumi up -s prod`: the environment's config, no cell, no opt-in.
+    const run = runUnderMocks(fleetProgram({}), { ...prodConfig, ...testSecrets() }, SECRET_KEYS);
+    await expect(run).rejects.toThrow(/names no cell[\s\S]*`fleet up --env test`[\s\S]*singleStack: true/);
+  });
+
+  it("declares one cell when the config names it, from the input files the config records", async () => {
+    const hypervisors = JSON.parse(prodConfig["moodle-fleet:hypervisors"]) as { name: string }[];
+    const cell = hypervisors[0].name;
+    const run = await runUnderMocks(
+      fleetProgram({}),
+      {
+        ...prodConfig,
+        "moodle-fleet:cell": JSON.stringify([cell]),
+        "moodle-fleet:inputs": JSON.stringify({ schools: "schools/schools.csv", ledger: "schools/placement.csv" }),
+        ...testSecrets(),
+      },
+      SECRET_KEYS,
+    );
+    const pools = run.resources.filter((r) => r.type === "libvirt:index/pool:Pool").map((r) => r.name);
+    expect(pools).toEqual([`${cell}-pool`]);
+    const hosts = Object.values(run.outputs.hosts as Record<string, { hypervisor: string }>);
+    expect(hosts.length).toBeGreaterThan(0);
+    expect(hosts.every((h) => h.hypervisor === cell)).toBe(true);
   });
 });

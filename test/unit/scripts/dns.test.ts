@@ -34,7 +34,7 @@ describe("DNS update scripts", () => {
 
   it("delete removes the record and fails when nsupdate fails", () => {
     expect(sbx.run(dnsDeleteScript(record), dnsStdin(record.dns, SECRET)).status).toBe(0);
-    expect(sbx.callsOf("nsupdate")[0].stdin?.toString()).toMatch(/^update delete 04123456\.moodle\.example\.org\. A\nsend\n$/m);
+    expect(sbx.callsOf("nsupdate")[0].stdin?.toString()).toMatch(/^update delete 04123456\.moodle\.example\.org\. A 10\.20\.0\.11\nsend\n$/m);
     sbx.setState("nsupdate_fail");
     expect(sbx.run(dnsDeleteScript(record), dnsStdin(record.dns, SECRET)).status).not.toBe(0);
   });

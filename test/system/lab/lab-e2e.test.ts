@@ -1,0 +1,283 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
+import { repoRoot } from "../../../stacks/toolchain";
+import { escapeHtml } from "../../../tools/health/check";
+import { labSkipped, virshSucceeds } from "../../support/lab-services";
+
+// `npm run lab` from scratch, then what an operator does to a running fleet,
+// each change previewed (counts asserted) before it is applied: nothing to
+// do, a school added, a broken school found and repaired, a school removed,
+// and the lab torn down. Every check runs from inside the lab's namespace,
+// against the real BIND, Apache, MariaDB and sshd of the lab's VMs.
+
+const NETNS = "moodle-lab";
+const DNS = "10.77.0.1";
+const LAB_KEY = path.join(repoRoot, ".lab/ssh/id_ed25519");
+const SECRETS = path.join(repoRoot, ".lab/secrets");
+const CREDENTIALS = path.join(repoRoot, ".lab/credentials.json");
+const INJECTED = "/tmp/fleet-injected"; // what the hostile school name in schools/lab would create
+const NEW_SCHOOL = { id: "04190007", name: "Grundschule Zwölf Äpfel & 'Birnen'", host: "" };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+function run(command: string, args: readonly string[], input?: string): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = execFile(command, args, { cwd: repoRoot, maxBuffer: 64 << 20, env: process.env }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
+    );
+    child.stdin!.end(input ?? "");
+  });
+}
+
+const inLab = (command: string, ...args: string[]) => run("ip", ["netns", "exec", NETNS, command, ...args]);
+
+/** Runs a script as root on a lab VM; `input` goes to its standard input (secrets travel this way only). */
+function onHost(address: string, script: string, input?: string): Promise<Run> {
+  return run(
+    "ip",
+    [
+      "netns", "exec", NETNS, "ssh", "-i", LAB_KEY, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+      "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, script,
+    ],
+    input,
+  );
+}
+
+async function dig(name: string): Promise<string[]> {
+  const r = await inLab("dig", `@${DNS}`, "+short", "+time=3", "A", name);
+  expect(r.code).toBe(0);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+/** Counts per change kind from the driver's summary table (its "total" row). */
+function totals(summary: string): Record<string, number> {
+  const lines = summary.split("\n");
+  const header = lines.find((l) => /^cell\s/.test(l));
+  const total = lines.find((l) => /^total\s/.test(l));
+  if (!header || !total) throw new Error(`no summary table in:\n${summary}`);
+  const kinds = header.trim().split(/\s+/).slice(1);
+  const counts = total.trim().split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(kinds.slice(0, counts.length).map((k, i) => [k, counts[i]]));
+}
+
+const changed = (t: Record<string, number>) => ({ create: t.create, update: t.update, replace: t.replace, delete: t.delete });
+
+interface Outputs {
+  sites: Record<string, { schoolId: string; name: string; fqdn: string; url: string; host: string }>;
+  hosts: Record<string, { address: string }>;
+  adminPasswords: Record<string, string>;
+}
+
+describe.skipIf(labSkipped)("the lab, end to end", () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-lab-e2e-"));
+  const schoolsFile = path.join(scratch, "schools.csv");
+  const ledgerFile = path.join(scratch, "placement.csv");
+  const inputs = ["--schools", schoolsFile, "--ledger", ledgerFile];
+  const times: Record<string, number> = {};
+  let outputs: Outputs;
+
+  const fleet = (...args: string[]) => inLab("env", `PATH=${process.env.PATH}`, path.join(repoRoot, "bin/fleet"), ...args);
+  const driver = (operation: string, ...extra: string[]) =>
+    fleet(operation, "--env", "lab", ...inputs, "--secrets-dir", SECRETS, ...extra);
+
+  async function readOutputs(): Promise<Outputs> {
+    const file = path.join(scratch, "outputs.json");
+    const r = await fleet("outputs", "--env", "lab", "--out", file, "--show-secrets");
+    expect(r.stderr).toMatch(/wrote/);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    return JSON.parse(fs.readFileSync(file, "utf8")) as Outputs;
+  }
+
+  /** Everything the issue asks of one school's site, checked for real. */
+  async function checkSchool(id: string, all: Outputs) {
+    const site = all.sites[id];
+    const address = all.hosts[site.host].address;
+    // DNS: exactly its host's address.
+    expect(await dig(site.fqdn)).toEqual([address]);
+    // HTTP with its name as Host: 200, its own name escaped, no other school's name.
+    const page = await inLab("curl", "-sS", "-o", "-", "-w", "\\n%{http_code}", "-H", `Host: ${site.fqdn}`, `http://${address}/`);
+    const status = page.stdout.trim().split("\n").pop();
+    expect(status).toBe("200");
+    expect(page.stdout).toContain(escapeHtml(site.name));
+    for (const other of Object.values(all.sites)) {
+      if (other.schoolId !== id) expect(page.stdout).not.toContain(escapeHtml(other.name));
+    }
+    // The admin password from the stack outputs verifies against the stored hash (password on stdin).
+    const verify = await onHost(
+      address,
+      `IFS= read -r PW
+HASH=$(mysql -N -B -e "SELECT password FROM \\\`moodle_${id}\\\`.mdl_user WHERE username = 'admin'")
+HASH="$HASH" php -r 'echo password_verify(rtrim(fgets(STDIN), "\\n"), getenv("HASH")) ? "verified" : "mismatch";' <<<"$PW"`,
+      `${all.adminPasswords[id]}\n`,
+    );
+    expect(verify.stdout).toBe("verified");
+  }
+
+  /** Site `a` (its DB account and Linux user) cannot read site `b`'s database or data. */
+  async function checkIsolation(a: string, b: string, address: string) {
+    const php = `<?php
+$CFG = new stdClass();
+include '/srv/moodle/sites/${a}/site-config.php';
+$db = new PDO('mysql:unix_socket=/run/mysqld/mysqld.sock;dbname=' . $CFG->dbname, $CFG->dbuser, $CFG->dbpass);
+echo $db->query('SELECT COUNT(*) FROM mdl_config')->fetchColumn() > 0 ? "own:ok " : "own:empty ";
+try { $db->query('SELECT COUNT(*) FROM \`moodle_${b}\`.mdl_config'); echo "other:readable"; }
+catch (PDOException $e) { echo "other:denied"; }
+`;
+    const db = await onHost(address, `runuser -u m${a} -- php`, php);
+    expect(db.stdout).toBe("own:ok other:denied");
+    const files = await onHost(address, `runuser -u m${a} -- ls /srv/moodledata/${b}/ >/dev/null 2>&1 && echo readable || echo denied`);
+    expect(files.stdout.trim()).toBe("denied");
+  }
+
+  beforeAll(async () => {
+    fs.copyFileSync(path.join(repoRoot, "schools/lab/schools.csv"), schoolsFile);
+    fs.copyFileSync(path.join(repoRoot, "schools/lab/placement.csv"), ledgerFile);
+    fs.rmSync(INJECTED, { force: true });
+    const lab = await run("bash", [path.join(repoRoot, "lab/lab.sh")]);
+    times["npm run lab (first)"] = lab.seconds;
+    if (lab.code !== 0) throw new Error(`npm run lab failed:\n${lab.stdout}\n${lab.stderr.slice(-6000)}`);
+    expect(changed(totals(lab.stdout))).toEqual({ create: expect.any(Number), update: 0, replace: 0, delete: 0 });
+    outputs = readCredentials();
+  });
+
+  afterAll(async () => {
+    console.log(`lab end-to-end, seconds per step: ${JSON.stringify(times, null, 2)}`);
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  function readCredentials(): Outputs {
+    expect(fs.statSync(CREDENTIALS).mode & 0o777).toBe(0o600);
+    return JSON.parse(fs.readFileSync(CREDENTIALS, "utf8")) as Outputs;
+  }
+
+  it("serves every school under its own name, resolved by the lab's BIND, isolated from the others", async () => {
+    expect(Object.keys(outputs.sites)).toHaveLength(6);
+    for (const id of Object.keys(outputs.sites)) await checkSchool(id, outputs);
+    // Nothing else resolves: a school that is not in the fleet has no record.
+    expect(await dig(`04199999.${Object.values(outputs.sites)[0].fqdn.split(".").slice(1).join(".")}`)).toEqual([]);
+    // Two schools on the same host cannot read each other's database or files.
+    const byHost = new Map<string, string[]>();
+    for (const s of Object.values(outputs.sites)) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s.schoolId]);
+    for (const [host, ids] of byHost) await checkIsolation(ids[0], ids[1], outputs.hosts[host].address);
+  });
+
+  it("ran nothing from the hostile school name, on this machine or any VM", async () => {
+    const hostile = Object.values(outputs.sites).find((s) => s.name.includes("$("))!;
+    expect(hostile.name).toContain("`touch");
+    expect(fs.existsSync(INJECTED)).toBe(false);
+    for (const h of Object.values(outputs.hosts)) {
+      expect((await onHost(h.address, `test -e ${INJECTED} && echo present || echo absent`)).stdout.trim()).toBe("absent");
+    }
+  });
+
+  it("changes nothing on a second `npm run lab`, and its preview says so", async () => {
+    const again = await run("bash", [path.join(repoRoot, "lab/lab.sh")]);
+    times["npm run lab (again)"] = again.seconds;
+    expect(again.code).toBe(0);
+    expect(changed(totals(again.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 0 });
+    const preview = await driver("preview");
+    times["no-op preview"] = preview.seconds;
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 0 });
+  });
+
+  it("adds a school: only its resources are created, and it serves", async () => {
+    fs.appendFileSync(schoolsFile, `${NEW_SCHOOL.id},"${NEW_SCHOOL.name.replace(/"/g, '""')}",Ulm,poststelle@${NEW_SCHOOL.id}.schulen.example,\n`);
+    const plan = await fleet("plan", "--write", "--stack", "lab", ...inputs);
+    expect(plan.code).toBe(0);
+    expect(fs.readFileSync(ledgerFile, "utf8")).toContain(`${NEW_SCHOOL.id},lab01-vm0`);
+
+    const preview = await driver("preview");
+    times["add: preview"] = preview.seconds;
+    // Its site component, two passwords, DNS record and install; nothing else changes.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 5, update: 0, replace: 0, delete: 0 });
+    const up = await driver("up");
+    times["add: up"] = up.seconds;
+    expect(up.code).toBe(0);
+    expect(changed(totals(up.stdout))).toEqual({ create: 5, update: 0, replace: 0, delete: 0 });
+
+    outputs = await readOutputs();
+    expect(Object.keys(outputs.sites)).toHaveLength(7);
+    await checkSchool(NEW_SCHOOL.id, outputs);
+    const check = await fleet("check", "--env", "lab", ...inputs);
+    expect(check.stdout).toMatch(/7 ok, 0 failed/);
+  });
+
+  it("finds a broken school with `fleet check` and repairs it through preview and up, keeping its data", async () => {
+    const id = "04190001";
+    const address = outputs.hosts[outputs.sites[id].host].address;
+    const keep = `/srv/moodledata/${id}/kept-by-repair.txt`;
+    expect((await onHost(address, `echo lesson-plan >${keep} && rm -f /srv/moodle/sites/${id}/site-config.php`)).code).toBe(0);
+
+    const broken = await fleet("check", "--env", "lab", ...inputs);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(new RegExp(`^${id}\\s.*FAILED`, "m"));
+    expect(broken.stdout).toMatch(/6 ok, 1 failed/);
+
+    const mark = await fleet("repair", id, "--reason", "site-config.php deleted", "--stack", "lab", ...inputs);
+    expect(mark.code).toBe(0);
+    const preview = await driver("preview");
+    times["repair: preview"] = preview.seconds;
+    // Exactly that site's install, updated in place: nothing replaced or deleted.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 0 });
+    const up = await driver("up");
+    times["repair: up"] = up.seconds;
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 0 });
+
+    const healed = await fleet("check", "--env", "lab", ...inputs);
+    expect(healed.code).toBe(0);
+    await checkSchool(id, outputs);
+    expect((await onHost(address, `cat ${keep}`)).stdout.trim()).toBe("lesson-plan");
+  });
+
+  it("removes a school: one 0600 archive on its host, its record gone, the others untouched", async () => {
+    const removed = outputs.sites[NEW_SCHOOL.id];
+    const address = outputs.hosts[removed.host].address;
+    fs.writeFileSync(schoolsFile, fs.readFileSync(schoolsFile, "utf8").split("\n").filter((l) => !l.startsWith(`${NEW_SCHOOL.id},`)).join("\n"));
+    expect((await fleet("plan", "--write", "--stack", "lab", ...inputs)).code).toBe(0);
+    expect(fs.readFileSync(ledgerFile, "utf8")).not.toContain(NEW_SCHOOL.id);
+
+    const preview = await driver("preview");
+    times["remove: preview"] = preview.seconds;
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 5 });
+    const up = await driver("up", "--allow-delete", "1");
+    times["remove: up"] = up.seconds;
+    expect(up.code).toBe(0);
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 5 });
+
+    const archives = await onHost(address, `stat -c '%a %n' /srv/moodle/archive/${NEW_SCHOOL.id}-*.tar.gz`);
+    const lines = archives.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^600 /);
+    const listing = await onHost(address, `tar -tzf ${lines[0].split(" ")[1]}`);
+    expect(listing.stdout).toMatch(/^database\.sql$/m);
+    expect(listing.stdout).toMatch(/^site-config\.php$/m);
+    expect(listing.stdout).toMatch(new RegExp(`^${NEW_SCHOOL.id}/`, "m"));
+    expect(await dig(removed.fqdn)).toEqual([]);
+    const check = await fleet("check", "--env", "lab", ...inputs);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/6 ok, 0 failed/);
+  });
+
+  it("leaves nothing behind on `npm run lab -- down`, and a second down succeeds", async () => {
+    const down = await run("bash", [path.join(repoRoot, "lab/lab.sh"), "down"]);
+    times["npm run lab -- down"] = down.seconds;
+    expect(down.code).toBe(0);
+    expect(virshSucceeds("version")).toBe(false); // libvirtd is gone with its domains
+    expect((await run("ip", ["netns", "list"])).stdout).not.toMatch(new RegExp(`^${NETNS}\\b`, "m"));
+    for (const daemon of ["libvirtd", "virtlogd", "named", "qemu-system-x86_64"]) {
+      expect((await run("pgrep", ["-x", daemon])).code).toBe(1);
+    }
+    expect(fs.existsSync(CREDENTIALS)).toBe(false);
+    const again = await run("bash", [path.join(repoRoot, "lab/lab.sh"), "down"]);
+    expect(again.code).toBe(0);
+  });
+});
