@@ -20,6 +20,11 @@ packages=(
   php-cli
   # promtool, to check the generated monitoring config (the service is never started)
   prometheus
+  # the PostgreSQL state backend: psql for the fleet's locks, the server (never the
+  # packaged service) for the tests' own clusters, openssl for their TLS certificates
+  postgresql-15 postgresql-client-15 openssl
+  # gitlab-ci-local (the pipeline test) copies the work tree with rsync
+  rsync git
 )
 
 missing=()
