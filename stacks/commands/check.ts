@@ -1,8 +1,7 @@
-import { loadFleetInputs } from "../../infra/inputs/fleet-inputs";
-import { formatIssue, isError } from "../../infra/inputs/issues";
-import { buildFleetPlan, selectHypervisors } from "../../infra/plan";
+import { selectHypervisors } from "../../infra/plan";
 import { checkSites, formatCheckTable, type SiteCheck } from "../../tools/health/check";
-import { INPUT_FLAGS, inputFiles, parseFlags, UsageError, type Command } from "../cli";
+import { INPUT_FLAGS, parseFlags, UsageError, type Command } from "../cli";
+import { planForCommand } from "../plan-inputs";
 import { selectCells } from "../driver/cells";
 
 const FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", json: "boolean", timeout: "string" } as const;
@@ -22,19 +21,9 @@ export const command: Command = {
     if (!flags.env) throw new UsageError("--env is required");
     const timeoutSeconds = Number(flags.timeout ?? "10");
     if (!(timeoutSeconds > 0)) throw new UsageError("--timeout must be a positive number of seconds");
-    const files = inputFiles({ ...flags, stack: flags.stack ?? flags.env }, io);
-    const inputs = loadFleetInputs(files);
-    const errors = inputs.issues.filter(isError);
-    if (!inputs.config || errors.length > 0) {
-      for (const issue of errors) io.stderr(`${formatIssue(issue)}\n`);
-      return 1;
-    }
-    const fullPlan = buildFleetPlan({
-      schools: inputs.schoolList.schools,
-      config: inputs.config,
-      ledger: inputs.ledger.entries,
-      files: { schools: files.schools.shownAs, ledger: files.ledger.shownAs },
-    });
+    const planned = planForCommand(flags, flags.env, io);
+    if (!planned) return 1;
+    const fullPlan = planned.plan;
     const cells = selectCells(
       fullPlan.hypervisors.map((h) => h.name),
       flags.cells?.split(",").map((c) => c.trim()),

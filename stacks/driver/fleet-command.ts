@@ -1,10 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command, CommandIO } from "../cli";
-import { INPUT_FLAGS, inputFiles, parseFlags, UsageError, type Flags } from "../cli";
-import { loadFleetInputs } from "../../infra/inputs";
-import { formatIssue } from "../../infra/inputs/issues";
-import { buildFleetPlan, selectHypervisors } from "../../infra/plan";
+import { INPUT_FLAGS, parseFlags, UsageError, type Flags } from "../cli";
+import { selectHypervisors } from "../../infra/plan";
+import { planForCommand } from "../plan-inputs";
 import { expectedResourceCount } from "../../infra/components/fleet";
 import { selectCells } from "./cells";
 import { formatSummary, runCells, type CellResult, type DriverOptions, type Operation } from "./run-cells";
@@ -117,19 +116,9 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
       if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError("--parallel must be a positive integer");
       const allowDelete = parseAllowDelete(flags["allow-delete"]);
       const summaryMd = flags["summary-md"] === undefined ? undefined : path.resolve(io.cwd, flags["summary-md"]);
-      const files = inputFiles({ ...flags, stack: flags.stack ?? env }, io);
-      const inputs = loadFleetInputs(files);
-      const errors = inputs.issues.filter((i) => i.severity !== "warning");
-      if (!inputs.config || errors.length > 0) {
-        for (const issue of errors) io.stderr(`${formatIssue(issue)}\n`);
-        return 1;
-      }
-      const plan = buildFleetPlan({
-        schools: inputs.schoolList.schools,
-        config: inputs.config,
-        ledger: inputs.ledger.entries,
-        files: { schools: files.schools.shownAs, ledger: files.ledger.shownAs },
-      });
+      const planned = planForCommand(flags, env, io);
+      if (!planned) return 1;
+      const { plan, files } = planned;
       const configured = plan.hypervisors.map((h) => h.name);
       const cells = selectCells(
         configured,

@@ -267,6 +267,35 @@ catch (PDOException $e) { echo "other:denied"; }
     expect(check.stdout).toMatch(/6 ok, 0 failed/);
   });
 
+  it("moves a school to another host only with consent: installed there, archived on the old host", async () => {
+    const id = "04190003";
+    const from = outputs.sites[id].host;
+    const to = Object.keys(outputs.hosts).find((h) => h !== from)!;
+    const ledger = fs.readFileSync(ledgerFile, "utf8");
+    fs.writeFileSync(ledgerFile, ledger.replace(`${id},${from}\n`, `${id},${to}\n`));
+    expect(fs.readFileSync(ledgerFile, "utf8")).toContain(`${id},${to}\n`);
+
+    const preview = await driver("preview");
+    times["move: preview"] = preview.seconds;
+    // The install is replaced (created on the new host, then archived and
+    // removed on the old one); the DNS record is updated to the new address.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 1, delete: 0 });
+    const refused = await driver("up");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain(id);
+    const up = await driver("up", "--allow-delete", "1");
+    times["move: up"] = up.seconds;
+    expect(up.code).toBe(0);
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 1, delete: 0 });
+
+    outputs = await readOutputs();
+    expect(outputs.sites[id].host).toBe(to);
+    await checkSchool(id, outputs);
+    const old = outputs.hosts[from].address;
+    const archived = await onHost(old, `ls /srv/moodle/archive/ | grep -c '^${id}-' ; test -e /srv/moodle/sites/${id} && echo left || echo gone`);
+    expect(archived.stdout.trim().split("\n")).toEqual(["1", "gone"]);
+  });
+
   it("leaves nothing behind on `npm run lab -- down`, and a second down succeeds", async () => {
     const down = await run("bash", [path.join(repoRoot, "lab/lab.sh"), "down"]);
     times["npm run lab -- down"] = down.seconds;
