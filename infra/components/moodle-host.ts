@@ -6,6 +6,7 @@ import { sshPublicKeyFromPrivateKey } from "../config";
 import { hostScriptInput } from "./script-inputs";
 import type { Hypervisor } from "./hypervisor";
 import { HostVm } from "./host-vm";
+import { COMMAND_OUTPUTS } from "./moodle-site";
 import type { FleetSecrets } from "./secrets";
 
 export interface MoodleHostArgs {
@@ -59,7 +60,7 @@ export class MoodleHost extends pulumi.ComponentResource {
         stdin: secrets.tlsPrivateKey,
         logging: "stderr",
       },
-      { parent: this, dependsOn: [this.vm] },
+      { parent: this, dependsOn: [this.vm], additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     this.registerOutputs({ address: plan.address });

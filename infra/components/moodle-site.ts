@@ -12,6 +12,13 @@ import type { FleetSecrets } from "./secrets";
  * one, and these need no escaping in PHP single quotes, SQL literals or shell
  * words (the scripts quote anyway; this keeps the mail-out readable too).
  */
+/**
+ * What a command printed is kept in the state as a secret: an install's or
+ * nsupdate's messages may quote a configuration line, and the state is read
+ * by more people than the hosts are.
+ */
+export const COMMAND_OUTPUTS = ["stdout", "stderr"];
+
 export const PASSWORD_SPECIALS = "-_.+=:,%";
 
 export interface MoodleSiteArgs {
@@ -56,7 +63,7 @@ export class MoodleSite extends pulumi.ComponentResource {
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
-      { parent: this },
+      { parent: this, additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     const install = withRepairRequests(siteInstallScript(scriptInput), plan.repairs);
@@ -77,6 +84,7 @@ export class MoodleSite extends pulumi.ComponentResource {
       {
         parent: this,
         dependsOn: [host.bootstrap, ...args.installAfter],
+        additionalSecretOutputs: COMMAND_OUTPUTS,
         // A site moved to another host (ledger edited) must not be updated in
         // place: that would install an empty site on the new host and leave
         // the old one serving, unmanaged. Replaced, the new install is

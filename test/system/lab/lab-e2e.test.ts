@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
-import { repoRoot } from "../../../stacks/toolchain";
+import { repoRoot, toolchainEnv } from "../../../stacks/toolchain";
+import { backendEnv } from "../../../stacks/driver/fleet-command";
 import { escapeHtml } from "../../../tools/health/check";
 import { labSkipped, virshSucceeds } from "../../support/lab-services";
 
@@ -28,10 +29,10 @@ interface Run {
   seconds: number;
 }
 
-function run(command: string, args: readonly string[], input?: string): Promise<Run> {
+function run(command: string, args: readonly string[], input?: string, env: Record<string, string> = {}): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = execFile(command, args, { cwd: repoRoot, maxBuffer: 64 << 20, env: process.env }, (error, stdout, stderr) =>
+    const child = execFile(command, args, { cwd: repoRoot, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
     );
     child.stdin!.end(input ?? "");
@@ -168,6 +169,24 @@ catch (PDOException $e) { echo "other:denied"; }
     const byHost = new Map<string, string[]>();
     for (const s of Object.values(outputs.sites)) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s.schoolId]);
     for (const [host, ids] of byHost) await checkIsolation(ids[0], ids[1], outputs.hosts[host].address);
+  });
+
+  it("keeps passwords and command output out of the state in plain text", async () => {
+    const exported = await run(path.join(repoRoot, ".toolchain/bin/pulumi"), ["stack", "export", "--stack", "lab-lab01"], undefined, {
+      ...toolchainEnv(),
+      ...backendEnv("lab"),
+    });
+    expect(exported.code).toBe(0);
+    for (const password of Object.values(outputs.adminPasswords)) expect(exported.stdout).not.toContain(password);
+    const state = JSON.parse(exported.stdout) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+    const commands = state.deployment.resources.filter((r) => r.type.startsWith("command:"));
+    expect(commands.length).toBeGreaterThan(6);
+    for (const c of commands) {
+      for (const key of ["stdout", "stderr"]) {
+        // A secret is stored as an object with Pulumi's signature key, never as a string.
+        if (c.outputs?.[key] !== undefined) expect(typeof c.outputs[key]).toBe("object");
+      }
+    }
   });
 
   it("ran nothing from the hostile school name, on this machine or any VM", async () => {
