@@ -115,7 +115,8 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     execFileSync(path.join(PG_BIN, "psql"), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String(port), "-U", "postgres", "-d", db], {
       input: sql,
       encoding: "utf8",
-      env: { ...process.env, PGPASSWORD: "", PGPASSFILE: "/dev/null" },
+      // The superuser comes in over the socket without a password; no operator's passfile applies.
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "PGPASSWORD" && k !== "PGPASSFILE")),
     });
 
   const role = "fleet";
