@@ -81,7 +81,7 @@ export function fleetProgram(opts: FleetProgramOptions) {
   return async () => {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
     const plan = planFromStackConfig(opts, config);
-    const fleet = new Fleet("fleet", {
+    const fleet = await Fleet.create("fleet", {
       plan,
       secrets: readFleetSecrets(config, plan.settings.tls !== undefined),
     });
