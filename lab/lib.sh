@@ -32,7 +32,7 @@ lab_netns_down() {
 
 lab_in_ns() { ip netns exec "$LAB_NETNS" "$@"; }
 
-_pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+_pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 # libvirtd and virtlogd from Debian's packages, started by hand (no systemd
 # needed) inside the lab namespace. The control socket is a file, so the
@@ -43,11 +43,12 @@ lab_libvirtd_up() {
   lab_kvm_device_setup
   getent group kvm >/dev/null || groupadd -r kvm
   getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
-  if ! _pid_alive /run/virtlogd.pid; then
-    lab_in_ns virtlogd -d -p /run/virtlogd.pid
+  mkdir -p "$LAB_RUN"
+  if ! _pid_alive "$LAB_RUN/virtlogd.pid"; then
+    lab_in_ns virtlogd -d -p "$LAB_RUN/virtlogd.pid"
   fi
-  if ! _pid_alive /run/libvirtd.pid; then
-    lab_in_ns libvirtd -d -p /run/libvirtd.pid
+  if ! _pid_alive "$LAB_RUN/libvirtd.pid"; then
+    lab_in_ns libvirtd -d -p "$LAB_RUN/libvirtd.pid"
   fi
   local i
   for i in $(seq 1 100); do
@@ -59,7 +60,7 @@ lab_libvirtd_up() {
 
 lab_libvirtd_down() {
   local f
-  for f in /run/libvirtd.pid /run/virtlogd.pid; do
+  for f in "$LAB_RUN/libvirtd.pid" "$LAB_RUN/virtlogd.pid"; do
     if _pid_alive "$f"; then
       kill "$(cat "$f")"
       for _ in $(seq 1 50); do _pid_alive "$f" || break; sleep 0.1; done
