@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { moodleEmailProblem } from "../infra/scripts/validate";
 
 /** The columns of the school list, exactly; order in the file is free. */
 export const SCHOOL_COLUMNS = ["id", "name", "town", "email", "tier"] as const;
@@ -55,7 +56,8 @@ const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([
 
 /** Contact address for the mail-out; lower-cased so comparisons are trivial. */
 export const schoolEmailSchema = withChecks(z.string().trim().toLowerCase(), [
-  ["email", (v) => v.length <= 254 && EMAIL.test(v), (v) => `not an e-mail address (${show(v)})`],
+  // Also what Moodle's installer accepts (moodleEmailProblem), so a bad address fails here, not mid-up.
+  ["email", (v) => v.length <= 254 && EMAIL.test(v) && moodleEmailProblem(v) === null, (v) => `not an e-mail address (${show(v)})`],
 ]);
 
 export interface TierChoice {

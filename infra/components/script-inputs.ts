@@ -18,6 +18,8 @@ export function hostScriptInput(host: PlannedHost, settings: FleetSettings, sshP
     sshUser: settings.ssh.user,
     sshPublicKey,
     phpWorkers: host.phpWorkers,
+    // Sizes MariaDB's max_connections for a full host.
+    sitesPerHost: host.sitesPerHost,
     release: settings.moodle.release.git
       ? { git: settings.moodle.release.git }
       : { tarball: settings.moodle.release.tarball! },

@@ -19,7 +19,10 @@ export type ShellFn =
   | "lock"
   | "reload"
   | "fetch"
-  | "packages";
+  | "packages"
+  | "phpPreflight"
+  | "redis"
+  | "archive";
 
 /** Path of the shell function library (tests source it directly). */
 export const LIB_SH_PATH = join(__dirname, "lib.sh");
@@ -45,6 +48,15 @@ export function resolvePaths(opts?: ScriptOptions): SystemPaths {
   const paths = { ...DEFAULT_SYSTEM_PATHS, ...(opts?.paths ?? {}) };
   validatePaths(paths);
   return paths;
+}
+
+/**
+ * A static file shipped next to the generators (a PHP or shell body that the
+ * scripts copy onto the host as it is; only `VAR=` lines are generated).
+ */
+export function staticFile(name: string): string {
+  if (!/^[a-z0-9-]+\.(php|sh|conf)$/.test(name)) throw new Error(`bad static file name ${name}`);
+  return readFileSync(join(__dirname, name), "utf8");
 }
 
 /** `NAME=<quoted value>` lines. Names are checked, values are quoted. */

@@ -4,7 +4,7 @@
  * Standard input: when the host has TLS, the wildcard certificate's private
  * key (PEM), the whole of stdin; otherwise nothing (stdin is ignored).
  */
-import { bashScript, resolvePaths } from "./bash";
+import { bashScript, resolvePaths, staticFile } from "./bash";
 import { dataDiskVars, dataMountOf, mysqlOnDataDiskSection, requireDataMountSection } from "./datadisk";
 import { hostApacheConf, hostDefaultVhost, hostPhpIni, hostWwwPoolOverride, tlsFiles } from "./configs";
 import { releaseConfigPhp } from "./php";
@@ -12,28 +12,81 @@ import { heredoc } from "./quote";
 import type { HostScriptInput, ScriptOptions } from "./types";
 import { validateHostInput } from "./validate";
 
-/** Packages the sites cannot do without; installed when missing. */
+/**
+ * PHP extensions Moodle 4.5 to 5.1 require (admin/environment.xml, level
+ * "required"): install_database.php runs this environment check and stops
+ * with exit 1 when one is missing.
+ */
+export const MOODLE_REQUIRED_EXTENSIONS = [
+  "iconv",
+  "mbstring",
+  "curl",
+  "openssl",
+  "ctype",
+  "zip",
+  "zlib",
+  "gd",
+  "simplexml",
+  "spl",
+  "pcre",
+  "dom",
+  "xml",
+  "xmlreader",
+  "intl",
+  "json",
+  "hash",
+  "fileinfo",
+  "sodium",
+  "filter",
+] as const;
+
+/**
+ * What the preflight checks for, in PHP's CLI and php-fpm: Moodle's list,
+ * mysqli (Moodle's mariadb driver) and redis (the sites' sessions).
+ */
+export const PREFLIGHT_EXTENSIONS = [...MOODLE_REQUIRED_EXTENSIONS, "mysqli", "redis"] as const;
+
+/** Moodle's environment check wants max_input_vars >= 5000 (required since PHP 8) and memory_limit >= 96M. */
+export const MIN_INPUT_VARS = 5000;
+export const MIN_MEMORY_MB = 96;
+
+/**
+ * Debian 12 packages that bring the extensions php-common lacks: php-xml
+ * (dom, simplexml, xml, xmlreader), php-mbstring, php-intl, php-curl, php-gd,
+ * php-zip; php-mysql (mysqli) and php-redis.
+ */
+export const PHP_EXTENSION_PACKAGES = ["php-xml", "php-mbstring", "php-intl", "php-curl", "php-gd", "php-zip", "php-mysql", "php-redis"] as const;
+
+/** Packages the sites cannot do without; installed when missing, on every run until they are there. */
 export const REQUIRED_PACKAGES = [
   "apache2",
   "php-fpm",
   "php-cli",
-  "php-apcu",
-  "php-mysql",
+  ...PHP_EXTENSION_PACKAGES,
   "mariadb-server",
   "redis-server",
+  // Rotates the sites' cron logs.
+  "logrotate",
 ] as const;
 
-/** Packages Moodle wants (and php-redis for sessions in Redis); tried once per host, skipped when unavailable. */
-export const OPTIONAL_PACKAGES = [
-  "php-redis",
-  "php-curl",
-  "php-gd",
-  "php-intl",
-  "php-mbstring",
-  "php-xml",
-  "php-zip",
-  "php-soap",
-] as const;
+/** Recommended by Moodle (soap for some web services); tried once per host, skipped when unavailable. */
+export const OPTIONAL_PACKAGES = ["php-soap"] as const;
+
+/** The fleet's own Redis user: defines the sites' users and deletes their keys. */
+export const REDIS_ADMIN_USER = "moodle-fleet-admin";
+
+/**
+ * MariaDB connections a host needs: every PHP worker of every site holds at
+ * most one (no persistent connections), each site's cron one more, the
+ * default pool its workers, and a reserve for root, dumps and installs.
+ */
+export function mariadbMaxConnections(host: Pick<HostScriptInput, "phpWorkers" | "sitesPerHost">): number {
+  const sites = host.sitesPerHost ?? DEFAULT_SITES_PER_HOST;
+  return sites * (host.phpWorkers + 1) + host.phpWorkers + 20;
+}
+
+/** Used when HostScriptInput.sitesPerHost is not given: the fleet's largest tier. */
+export const DEFAULT_SITES_PER_HOST = 50;
 
 /**
  * Bump when the release's layout as written by the bootstrap changes (e.g.
@@ -105,6 +158,19 @@ export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions)
     ["STATE_DIR", paths.stateDir],
     ["LOCK_FILE", `${paths.lockDir}/moodle-fleet-config.lock`],
     ["TLS_DIR", paths.tlsDir],
+    ["PHP_EXTENSIONS", PREFLIGHT_EXTENSIONS.join(" ")],
+    ["PHP_EXTENSION_PACKAGES", PHP_EXTENSION_PACKAGES.join(" ")],
+    ["PHP_MIN_INPUT_VARS", MIN_INPUT_VARS],
+    ["PHP_MIN_MEMORY_MB", MIN_MEMORY_MB],
+    ["MYSQL_CONF_DIR", paths.mysqlConfDir],
+    ["MAX_CONNECTIONS", mariadbMaxConnections(host)],
+    ["REDIS_CONF", paths.redisConf],
+    ["REDIS_FLEET_CONF", `${dirOf(paths.redisConf)}/moodle-fleet.conf`],
+    ["REDIS_ACL_FILE", `${paths.redisDataDir}/moodle-fleet.acl`],
+    ["REDIS_ADMIN_USER", REDIS_ADMIN_USER],
+    ["REDIS_ADMIN_SECRET", `${paths.stateDir}/redis-admin.secret`],
+    ["LOGROTATE_DIR", paths.logrotateDir],
+    ["LOG_DIR", paths.logDir],
   ];
   if ("git" in host.release) {
     vars.push(["GIT_URL", host.release.git.url], ["GIT_BRANCH", host.release.git.branch]);
@@ -161,7 +227,8 @@ if [ "\${#NEED[@]}" -gt 0 ]; then
   apt_install "\${NEED[@]}"
 fi
 WANT=()
-for P in ${OPTIONAL_PACKAGES.join(" ")}; do
+OPTIONAL=(${OPTIONAL_PACKAGES.join(" ")})
+for P in "\${OPTIONAL[@]}"; do
   pkg_installed "$P" || WANT+=("$P")
 done
 ensure_dir "$STATE_DIR" 0755 root root
@@ -195,9 +262,33 @@ done
 ensure_dir "$PHP_ETC/$PHP_VERSION/fpm/pool.d" 0755 root root
 put_file "$PHP_ETC/$PHP_VERSION/fpm/pool.d/zz-moodle-fleet-www.conf" 0644 root root ${heredoc(hostWwwPoolOverride(host.phpWorkers)).trimEnd()}
 "php-fpm$PHP_VERSION" -t >"$WORK/fpm-test" 2>&1 || { rollback_files; cat -- "$WORK/fpm-test" >&2; die "php-fpm rejected the configuration"; }
+commit_files
+unlock_config`,
+
+    `# Preflight: what Moodle's installer insists on (extensions, max_input_vars,
+# memory_limit), in the CLI and in php-fpm, before any site is installed.
+cat >"$WORK/php-preflight.php" ${heredoc(staticFile("php-preflight.php")).trimEnd()}
+php_preflight "$PHP_VERSION" "$WORK/php-preflight.php"
+log "PHP $PHP_VERSION has what Moodle needs (CLI and php-fpm)"`,
+
+    `# MariaDB: one connection per PHP worker of every planned site, plus cron
+# and a reserve. Written for restarts and set at once (no restart needed).
+ensure_dir "$MYSQL_CONF_DIR" 0755 root root
+put_file "$MYSQL_CONF_DIR/90-moodle-fleet.cnf" 0644 root root ${heredoc(mariadbConf(host)).trimEnd()}
+commit_files
+printf '%s\n' "SET GLOBAL max_connections = $MAX_CONNECTIONS;" | mysql_root`,
+
+    redisSection(),
+
+    `# The sites' cron logs, rotated daily; each site's install creates its own
+# file, writable by the site's user only.
+ensure_dir "$LOG_DIR" 0755 root root
+ensure_dir "$LOG_DIR/cron" 0755 root root
+put_file "$LOGROTATE_DIR/moodle-fleet" 0644 root root ${heredoc(cronLogrotateConf(paths.logDir)).trimEnd()}
 commit_files`,
 
     `# Apache: FastCGI to the site pools, the shared release, a catch-all vhost.
+lock_config
 a2enmod -q ${modules.join(" ")}
 put_file "$APACHE_DIR/conf-available/moodle-fleet.conf" 0644 root root ${heredoc(hostApacheConf(host.releaseDir)).trimEnd()}
 a2enconf -q moodle-fleet
@@ -242,7 +333,73 @@ log "host ready"`,
     ],
     tag: `host ${host.hostName}`,
     vars,
-    fns: ["ensureDir", "putFile", "phpVersion", "lock", "reload", "packages", ...(!("git" in host.release) || host.pluginBundle ? (["fetch"] as const) : [])],
+    fns: ["ensureDir", "putFile", "mysqlRoot", "phpVersion", "phpPreflight", "lock", "reload", "packages", "redis", ...(!("git" in host.release) || host.pluginBundle ? (["fetch"] as const) : [])],
     body,
   });
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
+/** MariaDB settings of a Moodle host (read after Debian's 50-server.cnf). */
+export function mariadbConf(host: Pick<HostScriptInput, "phpWorkers" | "sitesPerHost">): string {
+  return `# MariaDB for this host's Moodle sites (written by moodle-fleet)
+[mysqld]
+max_connections = ${mariadbMaxConnections(host)}
+`;
+}
+
+/** logrotate for the sites' cron logs: copytruncate, because cron appends to them as the sites' users. */
+export function cronLogrotateConf(logDir: string): string {
+  return `# Moodle cron logs of this host's sites (written by moodle-fleet)
+${logDir}/cron/*.log {
+    daily
+    rotate 14
+    compress
+    delaycompress
+    missingok
+    notifempty
+    copytruncate
+}
+`;
+}
+
+/**
+ * Redis with users: an ACL file Redis keeps (ACL SAVE rewrites it), the
+ * default user switched off, and the fleet's admin user, whose password
+ * (generated here, 0600 root) only ever reaches redis-cli on its standard
+ * input. Sites get their own users, limited to their key prefix (site.ts).
+ */
+function redisSection(): string {
+  return `# Redis: no anonymous access; the fleet's admin user, sites get their own.
+REDIS_ADMIN_PASS=$(redis_secret "$REDIS_ADMIN_SECRET")
+REDIS_ADMIN_HASH=$(sha256_hex "$REDIS_ADMIN_PASS")
+REDIS_CHANGED=0
+CHANGED=0
+printf 'aclfile %s\n' "$REDIS_ACL_FILE" | put_file "$REDIS_FLEET_CONF" 0640 redis redis
+REDIS_CHANGED=$CHANGED
+if ! grep -qxF -- "include $REDIS_FLEET_CONF" "$REDIS_CONF"; then
+  { cat -- "$REDIS_CONF"; printf 'include %s\n' "$REDIS_FLEET_CONF"; } | put_file "$REDIS_CONF" 0640 redis redis
+  REDIS_CHANGED=1
+fi
+# The ACL file must hold the admin user with the current secret and the
+# default user switched off; other lines (the sites' users) are kept.
+if [ ! -f "$REDIS_ACL_FILE" ] ||
+  ! grep -qE -- "^user $REDIS_ADMIN_USER( [^ ]+)* #$REDIS_ADMIN_HASH( |\$)" "$REDIS_ACL_FILE" ||
+  ! grep -qE -- '^user default( [^ ]+)* off( |$)' "$REDIS_ACL_FILE"; then
+  {
+    if [ -f "$REDIS_ACL_FILE" ]; then grep -vE -- "^user ($REDIS_ADMIN_USER|default) " "$REDIS_ACL_FILE" || true; fi
+    printf 'user default off resetchannels -@all\n'
+    printf 'user %s on #%s ~* &* +@all\n' "$REDIS_ADMIN_USER" "$REDIS_ADMIN_HASH"
+  } | put_file "$REDIS_ACL_FILE" 0640 redis redis
+  REDIS_CHANGED=1
+fi
+commit_files
+unset REDIS_ADMIN_PASS
+if [ "$REDIS_CHANGED" = 1 ]; then
+  log "restarting Redis with its users"
+  systemctl restart redis-server
+fi
+redis_admin <<<'PING' | redis_expect OK PONG || die "Redis refuses the fleet's admin user"`;
 }

@@ -85,16 +85,22 @@ ${siteVhostBody(site, paths)}
 `;
 }
 
+/** The site's cron log, appended to by each run as the site's user and rotated by the host's logrotate. */
+export function siteCronLog(site: Pick<SiteScriptInput, "schoolId">, paths: Pick<SystemPaths, "logDir">): string {
+  return `${paths.logDir}/cron/${siteSlug(site)}.log`;
+}
+
 /**
  * Moodle's cron for one site, as the site's user, every minute. flock -n
- * keeps a slow run from piling up further ones.
+ * keeps a slow run from piling up further ones; the output goes to the
+ * site's own log, so a failing task shows somewhere.
  */
-export function siteCronFile(site: SiteScriptInput): string {
+export function siteCronFile(site: SiteScriptInput, paths: Pick<SystemPaths, "logDir">): string {
   return `# Moodle cron of site ${site.schoolId} (written by moodle-fleet)
 SHELL=/bin/sh
 PATH=/usr/local/bin:/usr/bin:/bin
 ${SITE_CONFIG_ENV}=${siteConfigPath(site)}
-* * * * * ${site.linuxUser} flock -n ${site.dataDir}/.cron.lock php ${site.releaseDir}/admin/cli/cron.php >/dev/null 2>&1
+* * * * * ${site.linuxUser} flock -n ${site.dataDir}/.cron.lock php ${site.releaseDir}/admin/cli/cron.php >>${siteCronLog(site, paths)} 2>&1
 `;
 }
 
@@ -138,7 +144,12 @@ ${deny}
   return s;
 }
 
-/** PHP settings for Moodle: opcache large enough for its ~25k files (shared by all pools), APCu, input vars. */
+/**
+ * PHP settings for Moodle: opcache large enough for its ~25k files (shared by
+ * all pools), input vars as Moodle's environment check wants them. No APCu:
+ * no cache store of the sites uses it, and one shared APCu segment without
+ * per-site prefixes would mix the sites' data.
+ */
 export function hostPhpIni(): string {
   return `; PHP settings for Moodle (written by moodle-fleet)
 max_input_vars = 5000
@@ -147,8 +158,6 @@ opcache.memory_consumption = 256
 opcache.interned_strings_buffer = 16
 opcache.max_accelerated_files = 32531
 opcache.revalidate_freq = 60
-apc.enabled = 1
-apc.shm_size = 128M
 `;
 }
 

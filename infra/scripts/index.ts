@@ -5,12 +5,20 @@
  */
 export type { HostScriptInput, MoodleReleaseSource, PluginBundle, ScriptOptions, SiteScriptInput, SystemPaths } from "./types";
 export { DEFAULT_SYSTEM_PATHS } from "./types";
-export { ScriptInputError, validateHostInput, validateSiteInput } from "./validate";
+export { MOODLE_EMAIL_MAX, ScriptInputError, moodleEmailProblem, validateHostInput, validateSiteInput } from "./validate";
 export { base64Embed, heredoc, phpQuote, shellJoin, shellQuote, sqlIdent, sqlQuote } from "./quote";
 export { DATA_DISK_DEVICE, DATA_DISK_LABEL, DEFAULT_DATA_MOUNT, dataMountOf } from "./datadisk";
 export { cloudInitMetaData, cloudInitNetworkConfig, cloudInitUserData } from "./cloudinit";
-export { OPTIONAL_PACKAGES, REQUIRED_PACKAGES, hostBootstrapScript, releaseId } from "./bootstrap";
+export {
+  MOODLE_REQUIRED_EXTENSIONS,
+  OPTIONAL_PACKAGES,
+  PREFLIGHT_EXTENSIONS,
+  REQUIRED_PACKAGES,
+  hostBootstrapScript,
+  mariadbMaxConnections,
+  releaseId,
+} from "./bootstrap";
 export { SITE_INSTALL_STDIN, siteDeleteScript, siteInstallScript, siteInstallStdin, siteMarkerPath } from "./site";
-export { SITE_CONFIG_ENV, installWrapperPhp, releaseConfigPhp, siteConfigPhp } from "./php";
+export { SITE_CONFIG_ENV, installWrapperPhp, localRequestDir, redisUser, releaseConfigPhp, sessionPrefix, siteConfigPhp } from "./php";
 export { siteSlug } from "./configs";
 export { dnsDeleteScript, dnsStdin, dnsUpsertScript, type DnsRecordInput, type DnsServer } from "./dns";

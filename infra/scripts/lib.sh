@@ -158,3 +158,107 @@ apt_install() {
   apt-get install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
+
+#@ phpPreflight
+# php_preflight VERSION FILE: runs FILE (php-preflight.php) once with the
+# CLI's configuration and once with php-fpm's (the CLI binary reading fpm's
+# php.ini and conf.d: Debian enables extensions per SAPI, and the shared
+# objects are the same). Needs PHP_ETC, PHP_EXTENSIONS, PHP_MIN_INPUT_VARS,
+# PHP_MIN_MEMORY_MB, PHP_EXTENSION_PACKAGES. Dies naming what is missing.
+php_preflight() {
+  local version=$1 file=$2 failed=0 ext
+  read -r -a ext <<<"$PHP_EXTENSIONS"
+  php "$file" cli "$PHP_MIN_INPUT_VARS" "$PHP_MIN_MEMORY_MB" "${ext[@]}" || failed=1
+  PHP_INI_SCAN_DIR="$PHP_ETC/$version/fpm/conf.d" php -c "$PHP_ETC/$version/fpm/php.ini" \
+    "$file" fpm "$PHP_MIN_INPUT_VARS" "$PHP_MIN_MEMORY_MB" "${ext[@]}" || failed=1
+  if [ "$failed" != 0 ]; then
+    die "PHP $version is not ready for Moodle (see above); the extensions come with $PHP_EXTENSION_PACKAGES"
+  fi
+}
+
+#@ redis
+# redis_admin < COMMANDS: runs redis-cli commands, one a line, as the
+# fleet's Redis admin user. Its password is read from REDIS_ADMIN_SECRET
+# (0600 root) and sent in an AUTH command on redis-cli's standard input,
+# never as an argument or in the environment. Prints the replies (raw, one a
+# line, the AUTH reply first) to standard output.
+redis_admin() {
+  local pass
+  IFS= read -r pass <"$REDIS_ADMIN_SECRET" || die "cannot read the Redis admin secret $REDIS_ADMIN_SECRET"
+  { printf 'AUTH %s %s\n' "$REDIS_ADMIN_USER" "$pass"; cat; } | redis-cli --raw
+}
+# redis_expect EXPECTED... < REPLIES: fails unless the replies are exactly
+# the expected lines (redis-cli exits 0 even when a command was refused).
+redis_expect() {
+  local got want
+  got=$(cat)
+  want=$(printf '%s\n' "$@")
+  if [ "$got" != "$want" ]; then
+    log "Redis answered: ${got//$'\n'/ | }"
+    return 1
+  fi
+}
+# redis_secret FILE: prints the secret in FILE, making a new one (64 hex
+# digits from the kernel's random source, FILE 0600 root) when it is missing.
+redis_secret() {
+  local file=$1 s=""
+  if [ -f "$file" ]; then IFS= read -r s <"$file" || true; fi
+  if ! [[ $s =~ ^[0-9a-f]{64}$ ]]; then
+    s=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+    printf '%s\n' "$s" | put_file "$file" 0600 root root
+    commit_files
+  fi
+  printf '%s' "$s"
+}
+# sha256_hex VALUE: the SHA-256 of VALUE in hex, computed from a pipe (Redis
+# ACL rules can name a password by its hash, so the password itself never
+# has to reach Redis when a user is defined).
+sha256_hex() {
+  local sum
+  sum=$(printf '%s' "$1" | sha256sum)
+  printf '%s' "${sum%% *}"
+}
+# redis_delete_prefix PREFIX: deletes every key that starts with PREFIX (no
+# glob characters in it) in small SCAN steps inside Redis, so nothing but
+# this one command crosses the connection; prints how many went.
+redis_delete_prefix() {
+  local script out
+  script="local c='0' local n=0 repeat local r=redis.call('SCAN',c,'MATCH',ARGV[1],'COUNT',500) c=r[1] for _,k in ipairs(r[2]) do redis.call('UNLINK',k) n=n+1 end until c=='0' return n"
+  out=$(printf 'EVAL "%s" 0 "%s*"\n' "$script" "$1" | redis_admin)
+  if ! [[ $out =~ ^OK$'\n'([0-9]+)$ ]]; then
+    log "Redis answered: ${out//$'\n'/ | }"
+    return 1
+  fi
+  printf '%s' "${BASH_REMATCH[1]}"
+}
+
+#@ archive
+# archive_site SUFFIX WITH_DB: writes what is left of the site (a dump of its
+# database when WITH_DB is 1, site-config.php, the data directory, the cron
+# log and MANIFEST) to ARCHIVE_DIR/SCHOOL_ID-<UTC time>SUFFIX.tar.gz, 0600 in
+# a 0700 directory, and sets ARCHIVE to its path. The archive appears
+# complete or not at all; a failing dump stops the script (set -e) before
+# anything is destroyed. Needs SCHOOL_ID, ARCHIVE_DIR, DB_NAME, SITE_CONFIG,
+# DATA_DIR, CRON_LOG and MANIFEST.
+archive_site() {
+  local suffix=$1 with_db=$2 stage items
+  ensure_dir "$ARCHIVE_DIR" 0700 root root
+  stage=$(mktemp -d -- "$ARCHIVE_DIR/.$SCHOOL_ID.XXXXXX")
+  CLEANUP+=("$stage")
+  printf '%s\n' "$MANIFEST" "archived: $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$stage/manifest.txt"
+  items=(-C "$stage" manifest.txt)
+  if [ "$with_db" = 1 ]; then
+    mysqldump --protocol=socket --user=root --single-transaction --quick --routines --triggers --events \
+      --default-character-set=utf8mb4 --databases "$DB_NAME" >"$stage/database.sql"
+    items+=(database.sql)
+  fi
+  if [ -f "$SITE_CONFIG" ]; then items+=(-C "${SITE_CONFIG%/*}" "${SITE_CONFIG##*/}"); fi
+  if [ -d "$DATA_DIR" ]; then items+=(-C "${DATA_DIR%/*}" "${DATA_DIR##*/}"); fi
+  if [ -f "$CRON_LOG" ]; then items+=(-C "${CRON_LOG%/*}" "${CRON_LOG##*/}"); fi
+  ARCHIVE="$ARCHIVE_DIR/$SCHOOL_ID-$(date -u +%Y%m%dT%H%M%SZ)$suffix.tar.gz"
+  if [ -e "$ARCHIVE" ]; then ARCHIVE="${ARCHIVE%.tar.gz}-$$.tar.gz"; fi
+  tar --create --gzip --file "$stage/archive.tar.gz" "${items[@]}"
+  chmod 0600 "$stage/archive.tar.gz"
+  mv -- "$stage/archive.tar.gz" "$ARCHIVE"
+  rm -rf -- "$stage"
+}

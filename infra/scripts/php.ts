@@ -57,15 +57,34 @@ require_once(__DIR__ . '/lib/setup.php');
 `;
 }
 
-/** Prefix of the Redis keys of a site's sessions. */
-export function sessionPrefix(site: SiteScriptInput): string {
-  return `moodle_${site.schoolId}_sess_`;
+/**
+ * Prefix of the Redis keys of a site's sessions. The `:` cannot occur in a
+ * school id, so no site's prefix is the beginning of another site's: the
+ * site's Redis user (limited to `<prefix>*`) reaches its own keys only.
+ */
+export function sessionPrefix(site: Pick<SiteScriptInput, "schoolId">): string {
+  return `moodle:${site.schoolId}:`;
+}
+
+/** The site's own Redis user (ACL), named like its pool and vhost. */
+export function redisUser(site: Pick<SiteScriptInput, "schoolId">): string {
+  return `moodle-${site.schoolId}`;
 }
 
 /**
- * The site's config.php around the database password line. The install
- * script writes `head`, then `$CFG->dbpass = '<escaped secret>';` built from
- * standard input, then `tail`.
+ * Moodle's per-request directory: without it Moodle uses /tmp/requestdir,
+ * which the first site to run creates with its own user and mode 02770, so
+ * every other site on the host fails (invalid_dataroot_permissions).
+ */
+export function localRequestDir(site: Pick<SiteScriptInput, "dataDir">): string {
+  return `${site.dataDir}/localrequest`;
+}
+
+/**
+ * The site's config.php around its two secrets. The install script writes
+ * `head`, then `$CFG->dbpass = '<escaped secret>';` built from standard
+ * input, then the Redis password line built from the secret it keeps on the
+ * host, then `tail`.
  */
 export function siteConfigPhpParts(site: SiteScriptInput): { head: string; tail: string } {
   const head = `<?php
@@ -89,18 +108,19 @@ $CFG->wwwroot   = ${phpQuote(site.url)};
 $CFG->dataroot  = ${phpQuote(site.dataDir)};
 $CFG->admin     = 'admin';
 $CFG->directorypermissions = 02770;
+// Per site: Moodle's default (/tmp/requestdir) would be shared by all sites
+// of the host and owned by whichever ran first.
+$CFG->localrequestdir = ${phpQuote(localRequestDir(site))};
 
-// Sessions in the host's Redis when PHP has the extension, else Moodle's
-// default (files in dataroot).
-if (extension_loaded('redis')) {
-    $CFG->session_handler_class = '\\core\\session\\redis';
-    $CFG->session_redis_host = '127.0.0.1';
-    $CFG->session_redis_port = 6379;
-    $CFG->session_redis_database = 0;
-    $CFG->session_redis_prefix = ${phpQuote(sessionPrefix(site))};
-    $CFG->session_redis_acquire_lock_timeout = 120;
-    $CFG->session_redis_lock_expire = 7200;
-}
+// Sessions in the host's Redis, as the site's own Redis user, which can
+// reach only the keys under this prefix.
+$CFG->session_handler_class = '\\core\\session\\redis';
+$CFG->session_redis_host = '127.0.0.1';
+$CFG->session_redis_port = 6379;
+$CFG->session_redis_database = 0;
+$CFG->session_redis_prefix = ${phpQuote(sessionPrefix(site))};
+$CFG->session_redis_acquire_lock_timeout = 120;
+$CFG->session_redis_lock_expire = 7200;
 `;
   return { head, tail };
 }
@@ -110,10 +130,15 @@ export function dbPassLine(escapedBody: string): string {
   return `$CFG->dbpass    = '${escapedBody}';\n`;
 }
 
-/** The complete site settings file for a given password (what the install script produces). */
-export function siteConfigPhp(site: SiteScriptInput, dbPass: string): string {
+/** The Redis credentials line (user and password, as phpredis's auth() takes them). */
+export function redisAuthLine(site: Pick<SiteScriptInput, "schoolId">, escapedPassword: string): string {
+  return `$CFG->session_redis_auth = [${phpQuote(redisUser(site))}, '${escapedPassword}'];\n`;
+}
+
+/** The complete site settings file for given secrets (what the install script produces). */
+export function siteConfigPhp(site: SiteScriptInput, dbPass: string, redisPass: string): string {
   const { head, tail } = siteConfigPhpParts(site);
-  return head + dbPassLine(phpQuote(dbPass).slice(1, -1)) + tail;
+  return head + dbPassLine(phpQuote(dbPass).slice(1, -1)) + redisAuthLine(site, phpQuote(redisPass).slice(1, -1)) + tail;
 }
 
 /**

@@ -8,11 +8,16 @@
  * pipes (SQL to MariaDB, the admin password to the installer wrapper) and the
  * site's settings file site-config.php (0640 root:<site user>, written
  * through a 0600 temporary file). No secret is ever a command argument or an environment variable.
+ *
+ * A third secret, the site's Redis password, is made on the host the first
+ * time (`<siteRoot>/redis.secret`, 0600 root) and reaches Redis only as its
+ * SHA-256 in an ACL rule on redis-cli's standard input.
  */
 import { SQL_SESSION_PREAMBLE, bashScript, resolvePaths } from "./bash";
-import { siteConfigPath, siteCronFile, sitePoolConf, siteSlug, siteVhostConf } from "./configs";
-import { SITE_CONFIG_ENV, installWrapperPhp, siteConfigPhpParts } from "./php";
-import { heredoc, shellQuote, sqlIdent, sqlQuote } from "./quote";
+import { siteConfigPath, siteCronFile, siteCronLog, sitePoolConf, siteSlug, siteVhostConf } from "./configs";
+import { REDIS_ADMIN_USER } from "./bootstrap";
+import { SITE_CONFIG_ENV, installWrapperPhp, redisUser, sessionPrefix, siteConfigPhpParts } from "./php";
+import { heredoc, phpQuote, shellQuote, sqlIdent, sqlQuote } from "./quote";
 import type { ScriptOptions, SiteScriptInput, SystemPaths } from "./types";
 import { validateSiteInput } from "./validate";
 
@@ -50,8 +55,52 @@ function siteVars(site: SiteScriptInput, paths: SystemPaths): Array<[string, str
     ["APACHE_DIR", paths.apacheDir],
     ["VHOST_FILE", `${paths.apacheDir}/sites-available/${slug}.conf`],
     ["CRON_FILE", `${paths.cronDir}/${slug}`],
+    ["CRON_LOG", siteCronLog(site, paths)],
     ["LOCK_FILE", `${paths.lockDir}/moodle-fleet-config.lock`],
+    ["REDIS_USER", redisUser(site)],
+    ["REDIS_PREFIX", sessionPrefix(site)],
+    ["REDIS_SECRET", `${site.siteRoot}/redis.secret`],
+    ["REDIS_ADMIN_USER", REDIS_ADMIN_USER],
+    ["REDIS_ADMIN_SECRET", `${paths.stateDir}/redis-admin.secret`],
+    ["MANIFEST", archiveManifest(site)],
   ];
+}
+
+/** What an archive of the site says about itself (manifest.txt). */
+function archiveManifest(site: SiteScriptInput): string {
+  return [
+    `school: ${site.schoolId}`,
+    `fqdn: ${site.fqdn}`,
+    `url: ${site.url}`,
+    `database: ${site.dbName} (database.sql, mysqldump --databases)`,
+    `data directory: ${site.dataDir} (stored as ${site.dataDir.split("/").pop()}/)`,
+    `settings: ${siteConfigPath(site)} (site-config.php)`,
+  ].join("\n");
+}
+
+/**
+ * The page Moodle serves (HTTP 503) instead of the site while
+ * `<dataroot>/climaintenance.html` exists. The install script puts it there
+ * before it resets a site and removes it once the site is installed and
+ * served again; its first line tells the script's own file from one an
+ * administrator put there.
+ */
+export const MAINTENANCE_MARK = "<!-- moodle-fleet: reinstalling -->";
+export function maintenancePage(site: Pick<SiteScriptInput, "fqdn">): string {
+  return `${MAINTENANCE_MARK}
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Maintenance</title></head>
+<body><p>${site.fqdn} is being set up. Please try again in a few minutes.</p></body></html>
+`;
+}
+
+/** The Redis ACL rule of a site: its own keys only, no channels, nothing that reads or changes other sites' data or the server. */
+export function redisAclRule(site: Pick<SiteScriptInput, "schoolId">): string {
+  // -@dangerous covers KEYS, FLUSHALL, FLUSHDB, CONFIG, ACL, MONITOR, CLIENT,
+  // DEBUG and INFO; Moodle's handler reads INFO server, so it comes back.
+  // SCAN and RANDOMKEY would list other sites' key names, which carry their
+  // session ids.
+  return `~${sessionPrefix(site)}* resetchannels +@all -@dangerous -@admin +info -scan -randomkey -select`;
 }
 
 /** SQL run by MariaDB's root: single statements, every name quoted. */
@@ -85,6 +134,7 @@ export function siteInstallScript(site: SiteScriptInput, opts?: ScriptOptions): 
   const { head, tail } = siteConfigPhpParts(site);
   const countConfigTable = `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${sqlQuote(site.dbName)} AND TABLE_NAME = 'mdl_config';`;
   const countRolesActive = `SELECT COUNT(*) FROM ${db}.mdl_config WHERE name = 'rolesactive' AND value = '1';`;
+  const countTables = `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${sqlQuote(site.dbName)};`;
 
   const body = [
     `# Secrets, from standard input only: line 1 the database password, line 2
@@ -127,11 +177,35 @@ if [ -f "$MARKER" ]; then
   fi
 fi
 if [ "$INSTALLED" = no ]; then
-  log "resetting database $DB_NAME and $DATA_DIR for a fresh install"
+  # Visitors get Moodle's maintenance page (climaintenance.html, HTTP 503)
+  # from now until the install has finished: with the vhost still live, an
+  # empty database would send them into Moodle's web installer.
   rm -f -- "$CRON_FILE" "$MARKER"
+  put_file "$MAINTENANCE" 0644 root root ${heredoc(maintenancePage(site)).trimEnd()}
+  commit_files
+  TABLES=$(${sql(countTables)})
+  DATA_LEFT=$(find "$DATA_DIR" -mindepth 1 ! -path "$MAINTENANCE" -print -quit)
+  if [ "$TABLES" != 0 ] || [ -n "$DATA_LEFT" ]; then
+    WITH_DB=0
+    if [ "$TABLES" != 0 ]; then WITH_DB=1; fi
+    archive_site -reset "$WITH_DB"
+    log "archived what an earlier attempt left to $ARCHIVE"
+  fi
+  log "resetting database $DB_NAME, $DATA_DIR and the site's sessions for a fresh install"
+  REDIS_DELETED=$(redis_delete_prefix "$REDIS_PREFIX") || die "could not delete the site's Redis keys"
+  log "deleted $REDIS_DELETED Redis keys"
   ${sql(`DROP DATABASE IF EXISTS ${db};`, `CREATE DATABASE ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`)}
-  find "$DATA_DIR" -mindepth 1 -delete
+  find "$DATA_DIR" -mindepth 1 ! -path "$MAINTENANCE" -delete
 fi`,
+
+    `# The site's Redis user, on every run: its own key prefix only, the
+# password's hash in the rule (the password itself stays on this host).
+REDIS_PASS=$(redis_secret "$REDIS_SECRET")
+REDIS_HASH=$(sha256_hex "$REDIS_PASS")
+{
+  printf 'ACL SETUSER %s reset on #%s %s\\n' "$REDIS_USER" "$REDIS_HASH" ${shellQuote(redisAclRule(site))}
+  printf 'ACL SAVE\\n'
+} | redis_admin | redis_expect OK OK OK || die "Redis refused the site's user"`,
 
     `# The database account, on every run: keeps its password in line with the
 # stack. The password travels in the SQL on MariaDB's standard input.
@@ -147,6 +221,7 @@ fi`,
 {
   printf '%s' ${shellQuote(head)}
   ${secretPrintf("$CFG->dbpass    = '%s';", "DB_PASS")}
+  ${secretPrintf(`$CFG->session_redis_auth = [${phpQuote(redisUser(site))}, '%s'];`, "REDIS_PASS")}
   printf '%s' ${shellQuote(tail)}
 } | put_file "$SITE_CONFIG" 0640 root "$SITE_USER"
 commit_files`,
@@ -201,9 +276,20 @@ if [ "$FPM_CHANGED" = 1 ]; then reload_service "php$PHP_VERSION-fpm"; fi
 if [ "$APACHE_CHANGED" = 1 ]; then reload_service apache2; fi
 unlock_config`,
 
-    `# Moodle's cron, every minute as the site's user.
-put_file "$CRON_FILE" 0644 root root ${heredoc(siteCronFile(site)).trimEnd()}
-commit_files
+    `# Moodle's cron, every minute as the site's user, into its own log.
+ensure_dir "\${CRON_LOG%/*}" 0755 root root
+if [ ! -e "$CRON_LOG" ]; then : >"$CRON_LOG"; fi
+chmod 0640 "$CRON_LOG"
+chown -- "$SITE_USER:$SITE_USER" "$CRON_LOG"
+put_file "$CRON_FILE" 0644 root root ${heredoc(siteCronFile(site, paths)).trimEnd()}
+commit_files`,
+
+    `# Installed and served: out of maintenance, unless someone else put the
+# site into it.
+if [ -f "$MAINTENANCE" ] && IFS= read -r FIRST <"$MAINTENANCE" && [ "$FIRST" = ${shellQuote(MAINTENANCE_MARK)} ]; then
+  rm -f -- "$MAINTENANCE"
+  log "maintenance page removed"
+fi
 log "site ready"`,
   ];
 
@@ -216,8 +302,9 @@ log "site ready"`,
       ["SHORT_NAME", site.shortName],
       ["ADMIN_USER", site.adminUser],
       ["ADMIN_EMAIL", site.adminEmail],
+      ["MAINTENANCE", `${site.dataDir}/climaintenance.html`],
     ],
-    fns: ["ensureDir", "putFile", "mysqlRoot", "sqEscape", "phpVersion", "lock", "reload"],
+    fns: ["ensureDir", "putFile", "mysqlRoot", "sqEscape", "phpVersion", "lock", "reload", "redis", "archive"],
     body,
   });
 }
@@ -233,15 +320,6 @@ export function siteDeleteScript(site: SiteScriptInput, opts?: ScriptOptions): s
   validateSiteInput(site);
   const paths = resolvePaths(opts);
   const db = sqlIdent(site.dbName);
-  const manifest = [
-    `school: ${site.schoolId}`,
-    `fqdn: ${site.fqdn}`,
-    `url: ${site.url}`,
-    `database: ${site.dbName} (database.sql, mysqldump --databases)`,
-    `data directory: ${site.dataDir} (stored as ${site.dataDir.split("/").pop()}/)`,
-    `settings: ${siteConfigPath(site)} (site-config.php)`,
-  ].join("\n");
-
   const body = [
     `exec </dev/null
 PHP_VERSION=$(php_version) || PHP_VERSION=""`,
@@ -280,31 +358,30 @@ fi`,
 DB_EXISTS=$(${sql(`SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${sqlQuote(site.dbName)};`)})
 ARCHIVE=""
 if [ "$DB_EXISTS" = 1 ] || [ -f "$SITE_CONFIG" ] || [ -d "$DATA_DIR" ]; then
-  ensure_dir "$ARCHIVE_DIR" 0700 root root
-  STAGE=$(mktemp -d -- "$ARCHIVE_DIR/.$SCHOOL_ID.XXXXXX")
-  CLEANUP+=("$STAGE")
-  printf '%s\\n' ${shellQuote(manifest)} "archived: $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$STAGE/manifest.txt"
-  ITEMS=(-C "$STAGE" manifest.txt)
-  if [ "$DB_EXISTS" = 1 ]; then
-    mysqldump --protocol=socket --user=root --single-transaction --quick --routines --triggers --events \\
-      --default-character-set=utf8mb4 --databases "$DB_NAME" >"$STAGE/database.sql"
-    ITEMS+=(database.sql)
-  fi
-  if [ -f "$SITE_CONFIG" ]; then ITEMS+=(-C "\${SITE_CONFIG%/*}" "\${SITE_CONFIG##*/}"); fi
-  if [ -d "$DATA_DIR" ]; then ITEMS+=(-C "\${DATA_DIR%/*}" "\${DATA_DIR##*/}"); fi
-  ARCHIVE="$ARCHIVE_DIR/$SCHOOL_ID-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
-  if [ -e "$ARCHIVE" ]; then ARCHIVE="\${ARCHIVE%.tar.gz}-$$.tar.gz"; fi
-  tar --create --gzip --file "$STAGE/archive.tar.gz" "\${ITEMS[@]}"
-  chmod 0600 "$STAGE/archive.tar.gz"
-  mv -- "$STAGE/archive.tar.gz" "$ARCHIVE"
+  archive_site "" "$DB_EXISTS"
   log "archived to $ARCHIVE"
 else
   log "nothing left to archive"
 fi`,
 
+    `# The site's sessions and Redis user. Sessions expire by themselves and a
+# later site with this id gets its user reset, so an unreachable Redis only
+# warns.
+if REDIS_DELETED=$(redis_delete_prefix "$REDIS_PREFIX"); then
+  log "deleted $REDIS_DELETED Redis keys"
+else
+  log "warning: could not delete the site's Redis keys"
+fi
+REDIS_REPLIES=$(printf 'ACL DELUSER %s\\nACL SAVE\\n' "$REDIS_USER" | redis_admin) || REDIS_REPLIES=""
+case $REDIS_REPLIES in
+  $'OK\\n0\\nOK' | $'OK\\n1\\nOK') ;;
+  *) log "warning: could not remove the site's Redis user" ;;
+esac`,
+
     `# Remove the database, its account, the directories and the system user.
 ${sql(`DROP DATABASE IF EXISTS ${db};`, `DROP USER IF EXISTS ${dbAccount(site)};`)}
 rm -rf -- "$DATA_DIR" "$SITE_ROOT"
+rm -f -- "$CRON_LOG"
 if getent passwd "$SITE_USER" >/dev/null; then userdel "$SITE_USER"; fi
 if getent group "$SITE_USER" >/dev/null; then groupdel "$SITE_USER"; fi
 log "site removed"`,
@@ -314,7 +391,7 @@ log "site removed"`,
     title: [`Archive and remove Moodle site ${site.schoolId} (${site.fqdn}).`],
     tag: `delete ${site.schoolId}`,
     vars: siteVars(site, paths),
-    fns: ["ensureDir", "mysqlRoot", "phpVersion", "lock", "reload"],
+    fns: ["ensureDir", "putFile", "mysqlRoot", "phpVersion", "lock", "reload", "redis", "archive"],
     body,
   });
 }

@@ -32,8 +32,16 @@ export interface HostScriptInput {
   sshUser: string;
   /** One OpenSSH public key line. */
   sshPublicKey: string;
-  /** Size of the host's default php-fpm pool (`www`); sites bring their own pools. */
+  /**
+   * php-fpm workers per site pool (the tier's phpWorkers); also the size of
+   * the host's default pool (`www`).
+   */
   phpWorkers: number;
+  /**
+   * Sites the host is planned for (the tier's sitesPerHost). Sizes MariaDB's
+   * max_connections; default 50.
+   */
+  sitesPerHost?: number;
   release: MoodleReleaseSource;
   pluginBundle?: PluginBundle;
   /** Shared, read-only Moodle code of all sites on the host, e.g. `/srv/moodle/release`. Must not be a mount point. */
@@ -108,6 +116,16 @@ export interface SystemPaths {
   mysqlDataDir: string;
   /** Where local systemd unit drop-ins go. */
   systemdDir: string;
+  /** MariaDB's server configuration drop-ins (read after Debian's own). */
+  mysqlConfDir: string;
+  /** Redis's main configuration file; the bootstrap adds one include line to it. */
+  redisConf: string;
+  /** Redis's own writable directory; holds the ACL file Redis rewrites on ACL SAVE. */
+  redisDataDir: string;
+  /** logrotate's drop-in directory. */
+  logrotateDir: string;
+  /** The fleet's logs on the host (the sites' cron logs below `cron/`). */
+  logDir: string;
 }
 
 export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
@@ -121,6 +139,11 @@ export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
   fstab: "/etc/fstab",
   mysqlDataDir: "/var/lib/mysql",
   systemdDir: "/etc/systemd/system",
+  mysqlConfDir: "/etc/mysql/mariadb.conf.d",
+  redisConf: "/etc/redis/redis.conf",
+  redisDataDir: "/var/lib/redis",
+  logrotateDir: "/etc/logrotate.d",
+  logDir: "/var/log/moodle-fleet",
 });
 
 export interface ScriptOptions {

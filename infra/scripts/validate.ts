@@ -23,7 +23,6 @@ const RE = {
   dbName: /^[A-Za-z0-9_]{1,64}$/,
   dbUser: /^[A-Za-z0-9_]{1,80}$/,
   moodleUser: /^[a-z0-9][a-z0-9_.@-]{0,99}$/,
-  email: /^[^\s@]+@[A-Za-z0-9.-]+$/,
   path: /^(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)+$/,
   timezone: /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/,
   sha256: /^[0-9a-fA-F]{64}$/,
@@ -34,6 +33,34 @@ const RE = {
   // Control characters other than tab, including DEL and the C1 range.
   control: /[\0-\x08\x0a-\x1f\x7f-\x9f]/,
 };
+
+const EMAIL_LOCAL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const EMAIL_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** Moodle's user.email column is VARCHAR(100): a longer address fails when the installer writes the admin. */
+export const MOODLE_EMAIL_MAX = 100;
+
+/**
+ * Why Moodle would refuse `address`, or null when it takes it. Moodle's
+ * validate_email() is PHPMailer's validateAddress() (PHP's
+ * FILTER_VALIDATE_EMAIL) and no `<` or `>`; install_database.php stops with
+ * exit 1 on an address it rejects. This accepts a subset of that: dot-atom
+ * local parts (at most 64 characters), host names with at least two labels
+ * of at most 63 characters and a top-level label that is not all digits,
+ * at most 100 characters in all. Quoted local parts and IP literals, which
+ * PHP also accepts, are refused: no school address needs them.
+ */
+export function moodleEmailProblem(address: string): string | null {
+  if (address.length > MOODLE_EMAIL_MAX) return `is longer than ${MOODLE_EMAIL_MAX} characters`;
+  const at = address.lastIndexOf("@");
+  if (at <= 0) return "has no local part and domain (local@domain)";
+  const local = address.slice(0, at);
+  const labels = address.slice(at + 1).split(".");
+  if (local.length > 64) return "has a local part longer than 64 characters";
+  if (!EMAIL_LOCAL.test(local)) return "has a local part Moodle rejects (letters, digits, !#$%&'*+/=?^_`{|}~- and single dots inside)";
+  if (labels.length < 2 || !labels.every((l) => EMAIL_LABEL.test(l))) return "has a domain Moodle rejects (DNS labels separated by dots)";
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) return "has an all-digit top-level domain";
+  return null;
+}
 
 function check(ok: boolean, field: string, value: unknown, rule: string): void {
   if (!ok) throw new ScriptInputError(field, value, rule);
@@ -103,6 +130,7 @@ export function validateHostInput(h: HostScriptInput): void {
   matches(f("sshPublicKey"), h.sshPublicKey, RE.sshKey, "must be one OpenSSH public key line");
   check(!RE.control.test(h.sshPublicKey), f("sshPublicKey"), h.sshPublicKey, "must not contain control characters");
   int(f("phpWorkers"), h.phpWorkers, 1, 1000);
+  if (h.sitesPerHost !== undefined) int(f("sitesPerHost"), h.sitesPerHost, 1, 1000);
   validateRelease(h);
   absPath(f("releaseDir"), h.releaseDir, 2);
   if (h.dataMount !== undefined && h.dataMount !== null) {
@@ -148,8 +176,8 @@ export function validateSiteInput(s: SiteScriptInput): void {
   matches(f("fqdn"), s.fqdn, RE.fqdn, "must be a fully qualified DNS name");
   siteUrl(f("url"), s.url, s.fqdn);
   matches(f("adminUser"), s.adminUser, RE.moodleUser, "must be a Moodle user name (lower case letters, digits, _ . @ -)");
-  matches(f("adminEmail"), s.adminEmail, RE.email, "must be an e-mail address");
-  check(!RE.control.test(s.adminEmail), f("adminEmail"), s.adminEmail, "must not contain control characters");
+  const emailProblem = moodleEmailProblem(str(f("adminEmail"), s.adminEmail));
+  check(emailProblem === null, f("adminEmail"), s.adminEmail, `must be an e-mail address Moodle accepts: it ${emailProblem}`);
   matches(f("linuxUser"), s.linuxUser, RE.unixName, "must be a Unix user name");
   check(s.linuxUser !== "root" && s.linuxUser !== "www-data", f("linuxUser"), s.linuxUser, "must be the site's own account");
   matches(f("dbName"), s.dbName, RE.dbName, "must be letters, digits or '_' (at most 64)");
