@@ -3,8 +3,18 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hostBootstrapScript, releaseConfigPhp, releaseId, type HostScriptInput } from "../../../infra/scripts";
-import { hostApacheConf, hostWwwPoolOverride } from "../../../infra/scripts/configs";
+import {
+  OPTIONAL_PACKAGES,
+  PREFLIGHT_EXTENSIONS,
+  REQUIRED_PACKAGES,
+  hostBootstrapScript,
+  mariadbMaxConnections,
+  releaseConfigPhp,
+  releaseId,
+  type HostScriptInput,
+} from "../../../infra/scripts";
+import { cronLogrotateConf } from "../../../infra/scripts/bootstrap";
+import { hostApacheConf, hostPhpIni, hostWwwPoolOverride } from "../../../infra/scripts/configs";
 import { Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
@@ -34,6 +44,9 @@ function modes(dir: string): { dirs: Set<string>; files: Set<string> } {
   walk(dir);
   return out;
 }
+
+/** For tests that run the bootstrap more than once: each run starts a few hundred stub processes. */
+const SLOW = 240_000;
 
 let sbx: Sandbox;
 let release: string;
@@ -130,7 +143,7 @@ describe("hostBootstrapScript", () => {
     expect(sbx.callsOf("apt-get")).toHaveLength(0);
     expect(r.stderr).toMatch(/release up to date/);
     expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(idBefore);
-  });
+  }, SLOW);
 
   it("replaces the release when the wanted branch changes", () => {
     expect(sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths })).status).toBe(0);
@@ -140,24 +153,136 @@ describe("hostBootstrapScript", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(`${releaseId(newer)}\n`);
     expect(existsSync(join(release, "old-only"))).toBe(false);
-  });
+  }, SLOW);
 
-  it("installs only missing packages, and tries unavailable optional ones once", () => {
+  it("installs only missing packages; Moodle's PHP extensions are required, php-soap is tried once", () => {
     sbx.setState("missing/redis-server");
     sbx.setState("missing/php-intl");
+    sbx.setState("missing/php-soap");
     const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
     const r = sbx.run(script);
     expect(r.status, r.stderr).toBe(0);
     const apt = sbx.callsOf("apt-get").map((c) => c.argv.filter((a) => !a.startsWith("-") && !a.startsWith("Dpkg")));
-    expect(apt).toEqual([["update"], ["install", "redis-server"], ["install", "php-intl"]]);
+    expect(apt).toEqual([["update"], ["install", "php-intl", "redis-server"], ["install", "php-soap"]]);
 
-    // php-intl cannot be had (offline image): warned about, and not retried.
-    sbx.setState("missing/php-intl");
+    // php-soap cannot be had (offline image): warned about, and not retried.
+    sbx.setState("missing/php-soap");
     sbx.setState("apt_fail");
     sbx.clearLog();
     const again = sbx.run(script);
     expect(again.status, again.stderr).toBe(0);
     expect(sbx.callsOf("apt-get")).toHaveLength(0);
+  }, SLOW);
+
+  it("lists every extension package Moodle needs as required, and no APCu", () => {
+    for (const p of ["php-xml", "php-mbstring", "php-intl", "php-curl", "php-gd", "php-zip", "php-mysql", "php-redis"]) {
+      expect(REQUIRED_PACKAGES, p).toContain(p);
+    }
+    expect([...REQUIRED_PACKAGES, ...OPTIONAL_PACKAGES]).not.toContain("php-apcu");
+    expect(hostPhpIni()).not.toMatch(/apc/);
+  });
+
+  it("fails, and retries on the next run, when an extension package cannot be installed", () => {
+    sbx.setState("missing/php-intl");
+    sbx.setState("apt_fail");
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    expect(sbx.run(script).status).not.toBe(0);
+    sbx.clearState("apt_fail");
+    sbx.clearLog();
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    expect(sbx.callsOf("apt-get").map((c) => c.argv.filter((a) => !a.startsWith("-") && !a.startsWith("Dpkg")))).toContainEqual(["install", "php-intl"]);
+  }, SLOW);
+
+  it("checks every required extension and setting in the CLI and in php-fpm before configuring Apache", () => {
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status, r.stderr).toBe(0);
+    const preflight = sbx.callsOf("php").filter((c) => c.argv.some((a) => a.endsWith("/php-preflight.php")));
+    expect(preflight).toHaveLength(2);
+    const [cli, fpm] = preflight;
+    expect(cli.argv.slice(1)).toEqual(["cli", "5000", "96", ...PREFLIGHT_EXTENSIONS]);
+    expect(fpm.argv.slice(0, 2)).toEqual(["-c", join(sbx.paths.phpEtcDir, "8.2/fpm/php.ini")]);
+    expect(fpm.argv.slice(3)).toEqual(["fpm", "5000", "96", ...PREFLIGHT_EXTENSIONS]);
+    expect(fpm.env).toContain(`PHP_INI_SCAN_DIR=${join(sbx.paths.phpEtcDir, "8.2/fpm/conf.d")}`);
+    expect(cli.extra["preflight.php"]).toBe(readFileSync(join(__dirname, "../../../infra/scripts/php-preflight.php"), "utf8").trim());
+    for (const e of ["iconv", "mbstring", "curl", "openssl", "ctype", "zip", "zlib", "gd", "simplexml", "spl", "pcre", "dom", "xml",
+      "xmlreader", "intl", "json", "hash", "fileinfo", "sodium", "mysqli", "redis"]) {
+      expect(PREFLIGHT_EXTENSIONS, e).toContain(e);
+    }
+  });
+
+  it("stops with a clear error when php-fpm lacks an extension, before Apache is configured", () => {
+    sbx.setState("preflight_fpm", "PHP (fpm) 8.2.7: missing PHP extensions: intl\n");
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("PHP (fpm) 8.2.7: missing PHP extensions: intl");
+    expect(r.stderr).toMatch(/PHP 8\.2 is not ready for Moodle .*php-intl/);
+    expect(sbx.callsOf("a2enmod")).toHaveLength(0);
+    expect(existsSync(release)).toBe(false);
+  });
+
+  it("sizes MariaDB's max_connections from the host's plan", () => {
+    const host = sbx.host({ phpWorkers: 4, sitesPerHost: 50 });
+    const r = sbx.run(hostBootstrapScript(host, { paths: sbx.paths }));
+    expect(r.status, r.stderr).toBe(0);
+    // 50 sites x (4 workers + cron) + the default pool's 4 + 20 in reserve.
+    expect(mariadbMaxConnections(host)).toBe(274);
+    const cnf = readFileSync(join(sbx.paths.mysqlConfDir, "90-moodle-fleet.cnf"), "utf8");
+    expect(cnf).toMatch(/^\[mysqld\]\nmax_connections = 274$/m);
+    expect(sbx.callsOf("mysql").map((c) => c.stdin?.toString())).toContain("SET GLOBAL max_connections = 274;\n");
+    expect(mariadbMaxConnections({ phpWorkers: 8, sitesPerHost: 25 })).toBe(25 * 9 + 8 + 20);
+    expect(mariadbMaxConnections({ phpWorkers: 2 })).toBe(50 * 3 + 2 + 20);
+    expect(() => hostBootstrapScript(sbx.host({ sitesPerHost: 0 }))).toThrow(/sitesPerHost/);
+  });
+
+  it("sets up Redis users: default off, the fleet's admin with a host-made secret that stays off argv", () => {
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    const secretFile = join(sbx.paths.stateDir, "redis-admin.secret");
+    const secret = readFileSync(secretFile, "utf8").trim();
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(mode(secretFile)).toBe("600");
+    const sha = createHash("sha256").update(secret).digest("hex");
+    const acl = readFileSync(join(sbx.paths.redisDataDir, "moodle-fleet.acl"), "utf8");
+    expect(acl).toBe(`user default off resetchannels -@all\nuser moodle-fleet-admin on #${sha} ~* &* +@all\n`);
+    expect(acl).not.toContain(secret);
+    expect(readFileSync(sbx.paths.redisConf, "utf8")).toMatch(new RegExp(`\ninclude ${join(sbx.paths.redisConf, "../moodle-fleet.conf")}\n$`));
+    expect(readFileSync(join(sbx.paths.redisConf, "../moodle-fleet.conf"), "utf8")).toBe(`aclfile ${join(sbx.paths.redisDataDir, "moodle-fleet.acl")}\n`);
+    expect(sbx.callsOf("systemctl").map((c) => c.argv.join(" "))).toContain("restart redis-server");
+    const cli = sbx.callsOf("redis-cli");
+    expect(cli.map((c) => c.stdin?.toString())).toEqual([`AUTH moodle-fleet-admin ${secret}\nPING\n`]);
+    expect(everythingPassedAsArgsOrEnv(sbx.calls())).not.toContain(secret);
+
+    // Next run: same secret, nothing restarted; a site's user in the file is kept.
+    writeFileSync(join(sbx.paths.redisDataDir, "moodle-fleet.acl"), `${acl}user moodle-04123456 on #x ~moodle:04123456:*\n`);
+    sbx.clearLog();
+    expect(sbx.run(script).status).toBe(0);
+    expect(readFileSync(secretFile, "utf8").trim()).toBe(secret);
+    expect(sbx.callsOf("systemctl").map((c) => c.argv.join(" "))).not.toContain("restart redis-server");
+
+    // A lost admin line is put back, the sites' users stay.
+    writeFileSync(join(sbx.paths.redisDataDir, "moodle-fleet.acl"), "user moodle-04123456 on #x ~moodle:04123456:*\nuser default on nopass ~* +@all\n");
+    sbx.clearLog();
+    expect(sbx.run(script).status).toBe(0);
+    expect(readFileSync(join(sbx.paths.redisDataDir, "moodle-fleet.acl"), "utf8")).toBe(
+      `user moodle-04123456 on #x ~moodle:04123456:*\nuser default off resetchannels -@all\nuser moodle-fleet-admin on #${sha} ~* &* +@all\n`,
+    );
+    expect(sbx.callsOf("systemctl").map((c) => c.argv.join(" "))).toContain("restart redis-server");
+  }, SLOW);
+
+  it("stops when Redis refuses the admin user", () => {
+    sbx.setState("redis_auth_fail");
+    const r = sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Redis refuses the fleet's admin user/);
+  });
+
+  it("rotates the sites' cron logs", () => {
+    expect(sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths })).status).toBe(0);
+    expect(readFileSync(join(sbx.paths.logrotateDir, "moodle-fleet"), "utf8")).toBe(cronLogrotateConf(sbx.paths.logDir));
+    expect(cronLogrotateConf("/var/log/moodle-fleet")).toMatch(/^\/var\/log\/moodle-fleet\/cron\/\*\.log \{$[\s\S]*copytruncate/m);
+    expect(mode(join(sbx.paths.logDir, "cron"))).toBe("755");
   });
 
   it("fails when a required package cannot be installed", () => {
@@ -193,7 +318,7 @@ describe("hostBootstrapScript", () => {
     expect(existsSync(join(release, "local/fleet/version.php"))).toBe(true);
     expect(existsSync(join(release, "moodle"))).toBe(false);
     expect([...modes(release).files]).toEqual(["644"]);
-    expect(sbx.callsOf("sha256sum")).toHaveLength(2);
+    expect(sbx.callsOf("sha256sum").filter((c) => c.argv.includes("--check"))).toHaveLength(2);
   });
 
   it("keeps the current release when a download does not match its checksum", () => {
@@ -207,7 +332,7 @@ describe("hostBootstrapScript", () => {
     expect(r.stderr).toMatch(/checksum mismatch/);
     expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(before);
     expect(readdirSync(sbx.p("srv/moodle"))).toEqual(["release"]);
-  });
+  }, SLOW);
 
   it("refuses a TLS host without the key on stdin, before touching anything", () => {
     const r = sbx.run(hostBootstrapScript(sbx.host({ tls: { certificate: CERT } }), { paths: sbx.paths }), "");
@@ -240,6 +365,7 @@ describe("hostBootstrapScript: MariaDB's data on the data disk", () => {
       .filter((c) => ["systemctl", "mount", "cp"].includes(c.name))
       .filter((c) => c.name !== "cp" || c.argv[0] === "-a")
       .filter((c) => c.name !== "systemctl" || !["enable", "reload-or-restart"].includes(c.argv[0]))
+      .filter((c) => c.name !== "systemctl" || c.argv.join(" ") !== "restart redis-server")
       .map((c) => `${c.name} ${c.argv.join(" ")}`);
 
   it("copies the datadir once, bind-mounts it through fstab, and does nothing on the next run", () => {
@@ -289,7 +415,7 @@ describe("hostBootstrapScript: MariaDB's data on the data disk", () => {
     expect(again.stderr).toMatch(/already on the data disk/);
     expect(readFileSync(sbx.paths.fstab, "utf8")).toBe(fstabAfter);
     expect(readFileSync(join(onDisk, "ibdata1"), "utf8")).toBe("innodb with site data\n");
-  });
+  }, SLOW);
 
   it("refuses to run when the data disk is not mounted, before changing anything", () => {
     sbx.clearState("mounts");

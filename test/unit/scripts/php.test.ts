@@ -11,6 +11,7 @@ const hasPhp = spawnSync("bash", ["-c", "command -v php"]).status === 0;
 const NAME = "$(touch /tmp/never) 'Schüle' \"Öhringen\"\n`id`; rm -rf / \\ --adminpass=fake";
 const DB_PASS = `db'pa\\ss"$x\`y\`%s\\\\'`;
 const ADMIN_PASS = `ad'min\\"$HOME --x=y`;
+const REDIS_PASS = "0123456789abcdef".repeat(4);
 
 let dir: string;
 let site: SiteScriptInput;
@@ -58,7 +59,7 @@ echo json_encode(['argv' => $_SERVER['argv'], 'argc' => $_SERVER['argc'], 'globa
     'script' => $_SERVER['SCRIPT_FILENAME'], 'included' => get_included_files()]);
 `,
   );
-  writeFileSync(join(dir, "site/site-config.php"), siteConfigPhp(site, DB_PASS));
+  writeFileSync(join(dir, "site/site-config.php"), siteConfigPhp(site, DB_PASS, REDIS_PASS));
   writeFileSync(join(dir, "site/install-wrapper.php"), installWrapperPhp());
 });
 
@@ -100,6 +101,12 @@ describe.skipIf(!hasPhp)("generated PHP", () => {
       prefix: "mdl_",
       wwwroot: "https://04123456.moodle.example.org",
       dataroot: join(dir, "data"),
+      // Per site, under its own data: /tmp/requestdir would belong to the first site that ran.
+      localrequestdir: join(dir, "data/localrequest"),
+      session_handler_class: "\\core\\session\\redis",
+      session_redis_prefix: "moodle:04123456:",
+      // phpredis's auth() takes [user, password] for a Redis ACL user.
+      session_redis_auth: ["moodle-04123456", REDIS_PASS],
     });
   });
 

@@ -73,7 +73,17 @@ case "$sql" in *"CREATE DATABASE"*) echo 1 >"$S/db_exists" ;; esac
 exit 0`,
     mysqldump: `[ -e "$S/mysqldump_fail" ] && exit 2
 echo "-- dump of the last argument: \${!#}"`,
+    // php-preflight.php: exits 1 with $S/preflight_<cli|fpm> as its complaint when that file exists.
     php: `${cat} >"$__d/stdin"
+for a in "$@"; do case $a in */php-preflight.php)
+  ${cp} "$a" "$__d/preflight.php"
+  for sapi in cli fpm; do
+    if [ "$2" = "$sapi" ] || [ "\${4:-}" = "$sapi" ]; then
+      if [ -e "$S/preflight_$sapi" ]; then ${cat} "$S/preflight_$sapi" >&2; exit 1; fi
+    fi
+  done
+  exit 0 ;;
+esac; done
 if [ -e "\${1:-}" ]; then ${stat} -c '%a' "$1" >"$__d/arg1-mode"; fi
 if [ -n "\${MOODLE_SITE_CONFIG:-}" ] && [ -e "$MOODLE_SITE_CONFIG" ]; then ${stat} -c '%a' "$MOODLE_SITE_CONFIG" >"$__d/config-mode"; fi
 code=$(${cat} "$S/php_exit" 2>/dev/null || echo 0)
@@ -82,6 +92,23 @@ exit "$code"`,
     runuser: `while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
 shift
 exec "$@"`,
+    // Replies as redis-cli --raw prints them; users kept in $S/redis_users.
+    "redis-cli": `${cat} >"$__d/stdin"
+[ -e "$S/redis_fail" ] && exit 1
+${mkdir} -p "$S/redis_users"
+set -f
+while IFS= read -r line; do
+  set -- $line
+  case "$1 \${2:-}" in
+    "AUTH "*) if [ -e "$S/redis_auth_fail" ]; then echo "WRONGPASS invalid username-password pair or user is disabled."; else echo OK; fi ;;
+    "PING "*) echo PONG ;;
+    "ACL SETUSER") printf '%s\\n' "$line" >"$S/redis_users/$3"; echo OK ;;
+    "ACL DELUSER") if [ -e "$S/redis_users/$3" ]; then ${rm} -f "$S/redis_users/$3"; echo 1; else echo 0; fi ;;
+    "ACL SAVE") echo OK ;;
+    "EVAL "*) if [ -s "$S/redis_keys" ]; then ${cat} "$S/redis_keys"; : >"$S/redis_keys"; else echo 0; fi ;;
+    *) echo "ERR unknown command" ;;
+  esac
+done <"$__d/stdin"`,
     getent: `[ -e "$S/users/$2" ]`,
     useradd: `${mkdir} -p "$S/users"; ${touch} "$S/users/\${!#}"`,
     userdel: `${rm} -f "$S/users/$1"`,
@@ -134,7 +161,7 @@ function passthroughStubs(): Record<string, string> {
   const stat = R("stat");
   const readlink = R("readlink");
   const out: Record<string, string> = {};
-  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh"]) {
+  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh", "od", "tr"]) {
     out[n] = `exec ${R(n)} "$@"`;
   }
   out.cat = `if [ -f "/proc/$$/fd/1" ]; then
@@ -179,6 +206,11 @@ export class Sandbox {
       fstab: join(this.root, "etc/fstab"),
       mysqlDataDir: join(this.root, "var/lib/mysql"),
       systemdDir: join(this.root, "etc/systemd/system"),
+      mysqlConfDir: join(this.root, "etc/mysql/mariadb.conf.d"),
+      redisConf: join(this.root, "etc/redis/redis.conf"),
+      redisDataDir: join(this.root, "var/lib/redis"),
+      logrotateDir: join(this.root, "etc/logrotate.d"),
+      logDir: join(this.root, "var/log/moodle-fleet"),
     };
     for (const d of [
       "bin",
@@ -200,6 +232,10 @@ export class Sandbox {
       "srv",
       "var/lib/mysql/mysql",
       "etc/systemd/system",
+      "etc/mysql/mariadb.conf.d",
+      "etc/redis",
+      "var/lib/redis",
+      "etc/logrotate.d",
     ]) {
       mkdirSync(join(this.root, d), { recursive: true });
     }
@@ -211,6 +247,7 @@ export class Sandbox {
       chmodSync(join(this.paths.mysqlDataDir, f), 0o660);
     }
     writeFileSync(join(this.state, "mounts"), `${join(this.root, "srv")}\n`);
+    writeFileSync(this.paths.redisConf, "# Debian's redis.conf\nport 6379\n");
     const simulated = simulatedStubs();
     const stubs = { ...simulated, ...passthroughStubs(), ...guardedStubs() };
     for (const [name, body] of Object.entries(stubs)) {
@@ -338,6 +375,9 @@ export class Sandbox {
   fakeRelease(): void {
     mkdirSync(this.p("srv/moodle/release/admin/cli"), { recursive: true });
     writeFileSync(this.p("srv/moodle/release/admin/cli/install_database.php"), "<?php\n");
+    // The Redis admin secret the bootstrap leaves (0600 root).
+    mkdirSync(this.paths.stateDir, { recursive: true });
+    writeFileSync(join(this.paths.stateDir, "redis-admin.secret"), `${"ab".repeat(32)}\n`, { mode: 0o600 });
   }
 
   dispose(): void {
