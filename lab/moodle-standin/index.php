@@ -7,7 +7,7 @@
 // installed.
 
 require_once(__DIR__ . '/lib/locate.php');
-standin_require_config(0);
+standin_require_config();
 
 $db = standin_db();
 if (!standin_is_installed($db)) {

@@ -38,18 +38,10 @@ if (defined('CLI_SCRIPT') && CLI_SCRIPT && PHP_SAPI !== 'cli') {
     standin_fail('Command line scripts can not be executed from the web interface', 403);
 }
 
-// The site's root is the folder of the config.php that required this file,
-// not the folder this file really lives in (that may be a shared release).
-$standinconfig = null;
-foreach (array_reverse(get_included_files()) as $standinfile) {
-    if (basename($standinfile) === 'config.php') {
-        $standinconfig = $standinfile;
-        break;
-    }
-}
-$CFG->dirroot = $standinconfig !== null ? dirname($standinconfig) : dirname(__DIR__);
+// As in Moodle: the code's root is where this file lives, whatever
+// config.php was loaded and however the script was started.
+$CFG->dirroot = dirname(__DIR__);
 $CFG->libdir = __DIR__;
-unset($standinconfig, $standinfile);
 
 foreach (['dbtype', 'dbhost', 'dbname', 'dbuser', 'prefix', 'wwwroot', 'dataroot'] as $standinsetting) {
     if (!isset($CFG->$standinsetting) || !is_string($CFG->$standinsetting) || $CFG->$standinsetting === '') {
@@ -75,11 +67,88 @@ if (!isset($CFG->dboptions) || !is_array($CFG->dboptions)) {
 if (!isset($CFG->directorypermissions)) {
     $CFG->directorypermissions = 02777;
 }
-if (!is_dir($CFG->dataroot)) {
-    @mkdir($CFG->dataroot, $CFG->directorypermissions, true);
+// Moodle derives the umask from the directory permissions, so the
+// directories it makes get exactly those.
+$CFG->umaskpermissions = (($CFG->directorypermissions & 0777) ^ 0777);
+umask($CFG->umaskpermissions);
+
+// The data directory must exist and be writable: Moodle never creates it and
+// stops with exit 1 (HTTP 503 on the web) and these words.
+$standinrealdata = realpath($CFG->dataroot);
+if ($standinrealdata === false || !is_dir($standinrealdata)) {
+    standin_fatal('Fatal error: $CFG->dataroot is not configured properly, directory does not exist or is not accessible! Exiting.');
 }
-if (!is_dir($CFG->dataroot) || !is_writable($CFG->dataroot)) {
-    standin_fail("\$CFG->dataroot '{$CFG->dataroot}' is not a writable directory");
+if (!is_writable($standinrealdata)) {
+    standin_fatal('Fatal error: $CFG->dataroot is not writable, admin has to fix directory permissions! Exiting.');
+}
+$CFG->dataroot = $standinrealdata;
+unset($standinrealdata);
+
+// Moodle's default for the per-request directory is shared by every site
+// whose PHP uses the same temporary directory.
+if (!isset($CFG->localrequestdir)) {
+    $CFG->localrequestdir = sys_get_temp_dir() . '/requestdir';
+}
+
+// CLI maintenance, as Moodle: with <dataroot>/climaintenance.html the web
+// gets that page with HTTP 503; command line scripts see CLI_MAINTENANCE.
+if (file_exists($CFG->dataroot . '/climaintenance.html')) {
+    if (PHP_SAPI !== 'cli') {
+        http_response_code(503);
+        header('Content-Type: text/html; charset=utf-8');
+        header('Cache-Control: no-store, no-cache, must-revalidate');
+        readfile($CFG->dataroot . '/climaintenance.html');
+        exit(0);
+    }
+    if (!defined('CLI_MAINTENANCE')) {
+        define('CLI_MAINTENANCE', true);
+    }
+} else if (!defined('CLI_MAINTENANCE')) {
+    define('CLI_MAINTENANCE', false);
+}
+
+standin_request_directory();
+
+/**
+ * Stops as Moodle's setup does for a broken configuration: the message on
+ * standard output, exit 1; HTTP 503 on the web.
+ */
+function standin_fatal(string $message): void {
+    if (PHP_SAPI !== 'cli') {
+        http_response_code(503);
+    }
+    echo $message, "\n";
+    exit(1);
+}
+
+/**
+ * A directory of this request below $CFG->localrequestdir, as Moodle's
+ * make_request_directory() makes it: the base with the directory permissions
+ * (so /tmp/requestdir belongs to the first site that ran), then a unique
+ * folder in it, removed when the script ends. A base this process cannot
+ * write to stops the script with Moodle's invalid_dataroot_permissions.
+ */
+function standin_request_directory(): string {
+    global $CFG;
+    $base = $CFG->localrequestdir;
+    if (!is_dir($base) && !@mkdir($base, $CFG->directorypermissions, true) && !is_dir($base)) {
+        standin_invalid_permissions($base);
+    }
+    if (!is_writable($base)) {
+        standin_invalid_permissions($base);
+    }
+    $dir = $base . '/' . bin2hex(random_bytes(8));
+    if (!@mkdir($dir, $CFG->directorypermissions)) {
+        standin_invalid_permissions($dir);
+    }
+    register_shutdown_function(function () use ($dir) {
+        @rmdir($dir);
+    });
+    return $dir;
+}
+
+function standin_invalid_permissions(string $path): void {
+    standin_fail("invalid_dataroot_permissions: Invalid permissions detected when trying to create a directory. ($path)", 500);
 }
 
 /** The site's database, or a stop with "Database connection failed". */
@@ -88,6 +157,12 @@ function standin_db(): PDO {
     static $pdo = null;
     if ($pdo !== null) {
         return $pdo;
+    }
+    // Moodle's mariadb and mysqli drivers need mysqli; the stand-in itself
+    // talks through pdo_mysql (Debian's php-mysql has both).
+    if (!extension_loaded('mysqli')) {
+        standin_fail('Database driver problem detected, site administrator needs to check server configuration: '
+            . 'the mysqli PHP extension is not loaded');
     }
     $options = $CFG->dboptions;
     if (!empty($options['dbsocket']) && is_string($options['dbsocket']) && $options['dbsocket'][0] === '/') {

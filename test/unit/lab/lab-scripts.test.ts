@@ -1,4 +1,5 @@
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect, beforeEach, afterEach } from "vitest";
+import { MOODLE_REQUIRED_EXTENSIONS, OPTIONAL_PACKAGES, REQUIRED_PACKAGES, releaseConfigPhp } from "../../../infra/scripts";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -38,9 +39,16 @@ describe("lab shell scripts", () => {
     const pkgs = fs.readFileSync(path.join(repo, "lab/image/packages.txt"), "utf8")
       .split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
     for (const p of ["linux-image-cloud-amd64", "cloud-init", "e2fsprogs", "locales", "openssh-server", "apache2",
-      "php-fpm", "php-apcu", "php-mysql", "mariadb-server", "redis-server"]) {
+      "php-fpm", "php-mysql", "mariadb-server", "redis-server", "logrotate"]) {
       expect(pkgs).toContain(p);
     }
+  });
+
+  it("the image holds every package the bootstrap requires, so the lab runs what production runs (offline)", () => {
+    const pkgs = fs.readFileSync(path.join(repo, "lab/image/packages.txt"), "utf8")
+      .split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+    for (const p of [...REQUIRED_PACKAGES, ...OPTIONAL_PACKAGES]) expect(pkgs, p).toContain(p);
+    expect(pkgs).not.toContain("php-apcu");
   });
 });
 
@@ -60,45 +68,48 @@ describe.skipIf(!hasPhp)("Moodle stand-in (test double)", () => {
 
   describe("command line contract, before any database is touched", () => {
     let tmp: string;
-    let site: string;
+    let release: string;
     let data: string;
 
-    const writeConfig = (overrides: Record<string, string> = {}) => {
+    const writeConfig = (overrides: Record<string, string> = {}, extra = "") => {
       const settings: Record<string, string> = {
         dbtype: "mariadb", dbhost: "127.0.0.1", dbname: "moodle", dbuser: "moodle", dbpass: "x",
         prefix: "mdl_", wwwroot: "http://school.moodle.lab.example", dataroot: data, ...overrides,
       };
       const lines = Object.entries(settings).map(([k, v]) => `$CFG->${k} = ${JSON.stringify(v)};`);
-      fs.writeFileSync(path.join(site, "config.php"),
-        ["<?php", "unset($CFG);", "global $CFG;", "$CFG = new stdClass();", ...lines,
-          "require_once(__DIR__ . '/lib/setup.php');", ""].join("\n"));
+      fs.writeFileSync(path.join(release, "config.php"),
+        ["<?php", "unset($CFG);", "global $CFG;", "$CFG = new stdClass();", ...lines, "$CFG->directorypermissions = 02770;",
+          extra, "require_once(__DIR__ . '/lib/setup.php');", ""].join("\n"));
     };
-    const cli = (script: string, args: string[], cwd = tmp) =>
-      spawnSync("php", [path.join(site, "admin/cli", script), ...args], { encoding: "utf8", cwd });
+    // Runs a stand-in CLI script; TMPDIR keeps /tmp/requestdir out of the real /tmp.
+    const cli = (script: string, args: string[], opts: { php?: string[]; as?: string[] } = {}) =>
+      spawnSync(opts.as?.[0] ?? "php", [...(opts.as?.slice(1) ?? []), ...(opts.as ? ["php"] : []), ...(opts.php ?? []),
+        path.join(release, "admin/cli", script), ...args],
+      { encoding: "utf8", cwd: tmp, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: path.join(tmp, "tmp") } });
+    const install = ["--agree-license", "--adminpass=pw", "--fullname=School", "--shortname=school"];
 
-    beforeAll(() => {
+    beforeEach(() => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), "standin-"));
-      // The layout the fleet uses: a site folder of symlinks into a shared
-      // release, with the site's own config.php.
-      site = path.join(tmp, "site");
+      // A release as the fleet unpacks it: a copy of the stand-in with config.php in its root.
+      release = path.join(tmp, "release");
       data = path.join(tmp, "data");
-      fs.mkdirSync(site);
-      for (const entry of fs.readdirSync(standin)) fs.symlinkSync(path.join(standin, entry), path.join(site, entry));
+      fs.cpSync(standin, release, { recursive: true });
+      fs.mkdirSync(data);
+      fs.mkdirSync(path.join(tmp, "tmp"));
       writeConfig();
     });
-    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    it("finds the site's config.php through the symlinked admin folder and refuses without --agree-license", () => {
+    it("refuses without --agree-license", () => {
       const r = cli("install_database.php", ["--adminpass=pw", "--fullname=School", "--shortname=school"]);
       expect(r.stderr).toMatch(/agree to the license/);
       expect(r.status).toBe(1);
-      expect(fs.existsSync(data)).toBe(true); // dataroot created by setup.php
     });
 
-    it("prints help and exits 0", () => {
+    it("prints help with Moodle's options and exits 0", () => {
       const r = cli("install_database.php", ["--help"]);
       expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(/--agree-license/);
+      for (const o of ["--agree-license", "--adminemail", "--supportemail", "--noreplyemail", "--summary", "--lang"]) expect(r.stdout).toContain(o);
     });
 
     it("rejects unknown options without echoing their values", () => {
@@ -108,22 +119,124 @@ describe.skipIf(!hasPhp)("Moodle stand-in (test double)", () => {
       expect(r.stderr).not.toContain("TopSecret123");
     });
 
-    it("requires the admin password, full name and short name", () => {
+    it("requires the admin password", () => {
       const r = cli("install_database.php", ["--agree-license", "--fullname=School", "--shortname=school"]);
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/--adminpass is required/);
+      expect(r.stderr).toMatch(/specify admin password/);
     });
 
-    it("reports an unreachable database with exit 1", () => {
-      writeConfig({ dbhost: "127.0.0.1", dbuser: "nobody" });
-      // Port 1 on loopback: nothing listens there.
-      const cfg = fs.readFileSync(path.join(site, "config.php"), "utf8")
-        .replace("require_once", "$CFG->dboptions = ['dbport' => 1];\nrequire_once");
-      fs.writeFileSync(path.join(site, "config.php"), cfg);
-      const r = cli("install_database.php", ["--agree-license", "--adminpass=pw", "--fullname=S", "--shortname=s"]);
+    it("refuses a bad --adminemail, --supportemail or --noreplyemail, as Moodle's validate_email()", () => {
+      for (const o of ["adminemail", "supportemail", "noreplyemail"]) {
+        for (const bad of ["admin@localhost", "<a@b.example>", "a..b@example.org"]) {
+          const r = cli("install_database.php", [...install, `--${o}=${bad}`]);
+          expect(r.status, `${o}=${bad}`).toBe(1);
+          expect(r.stderr).toContain(`Incorrect value for the option '${o}'`);
+        }
+      }
+    });
+
+    it("accepts any --lang, --supportemail and --noreplyemail: they pass on to the environment check", () => {
+      const r = cli("install_database.php", [...install, "--lang=de_kids", "--supportemail=support@example.org",
+        "--noreplyemail=noreply@example.org"], { php: ["-n"] });
+      expect(r.stderr).not.toMatch(/language|Incorrect value|Unrecognised/);
+      expect(r.stdout).toMatch(/^== Environment ==$/m);
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/Database connection failed|could not find driver/);
-      writeConfig();
+    });
+
+    it("refuses a PHP without Moodle's extensions (php -n: only what is compiled in), as install_database.php does", () => {
+      const r = cli("install_database.php", install, { php: ["-n", "-d", "max_input_vars=5000"] });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/^== Environment ==$/m);
+      for (const ext of ["ctype", "iconv", "mbstring", "intl", "fileinfo"]) {
+        expect(r.stdout).toContain(`!! php_extension (${ext}) !!`);
+      }
+      expect(r.stdout).not.toContain("max_input_vars");
+    });
+
+    it("refuses max_input_vars below 5000 and memory_limit below 96M", () => {
+      const low = cli("install_database.php", install, { php: ["-d", "max_input_vars=1000", "-d", "memory_limit=64M"] });
+      expect(low.status).toBe(1);
+      expect(low.stdout).toContain("!! custom_check (max_input_vars) !!");
+      expect(low.stdout).toContain("max_input_vars must be at least 5000; it is 1000");
+      expect(low.stdout).toContain("!! php_setting (memory_limit) !!");
+      const ok = cli("install_database.php", install, { php: ["-d", "max_input_vars=5000", "-d", "memory_limit=-1"] });
+      expect(ok.stdout).not.toMatch(/max_input_vars|memory_limit/);
+    });
+
+    it("stops with Moodle's message when the data directory does not exist, and does not create it", () => {
+      fs.rmSync(data, { recursive: true });
+      for (const script of ["install_database.php", "cron.php"]) {
+        const r = cli(script, install.slice(0, script === "cron.php" ? 0 : undefined));
+        expect(r.status, script).toBe(1);
+        expect(r.stdout).toContain("Fatal error: $CFG->dataroot is not configured properly, directory does not exist or is not accessible! Exiting.");
+        expect(fs.existsSync(data)).toBe(false);
+      }
+    });
+
+    it("takes dirroot from its own location: a symlinked folder's own config.php is never read", () => {
+      const site = path.join(tmp, "site");
+      fs.mkdirSync(site);
+      for (const entry of fs.readdirSync(release)) {
+        if (entry !== "config.php") fs.symlinkSync(path.join(release, entry), path.join(site, entry));
+      }
+      fs.renameSync(path.join(release, "config.php"), path.join(site, "config.php"));
+      const r = spawnSync("php", [path.join(site, "admin/cli/cron.php")], { encoding: "utf8", cwd: site });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/config\.php does not exist, can not continue/);
+
+      fs.renameSync(path.join(site, "config.php"), path.join(release, "config.php"));
+      const probe = spawnSync("php", ["-d", "max_input_vars=5000", "-r",
+        `require ${JSON.stringify(path.join(site, "lib/locate.php"))}; standin_require_config(); echo $CFG->dirroot;`,
+      ], { encoding: "utf8", cwd: site, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: path.join(tmp, "tmp") } });
+      expect(probe.stderr).toBe("");
+      expect(probe.stdout).toBe(fs.realpathSync(release));
+    });
+
+    it("runs with the fleet's shared config.php and a site's settings file", () => {
+      fs.writeFileSync(path.join(release, "config.php"), releaseConfigPhp());
+      const settings = path.join(tmp, "site-config.php");
+      fs.writeFileSync(settings, ["<?php", `$CFG->dbtype = 'pgsql';`, `$CFG->dbhost = 'localhost';`, `$CFG->dbname = 'm';`,
+        `$CFG->dbuser = 'm';`, `$CFG->dbpass = 'x';`, `$CFG->prefix = 'mdl_';`, `$CFG->wwwroot = 'http://a.example';`,
+        `$CFG->dataroot = ${JSON.stringify(data)};`, ""].join("\n"));
+      const r = spawnSync("php", [path.join(release, "admin/cli/cron.php")], {
+        encoding: "utf8", cwd: tmp, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MOODLE_SITE_CONFIG: settings },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/database type 'pgsql' is not supported/); // the site's file was read
+    });
+
+    it("without localrequestdir every site shares /tmp/requestdir, and the second site fails as Moodle does", () => {
+      // The first site's user made <tmp>/requestdir (02770, its own group); the second site runs as another user.
+      const requestdir = path.join(tmp, "tmp/requestdir");
+      fs.mkdirSync(requestdir);
+      const root = process.getuid?.() === 0;
+      const setpriv = spawnSync("bash", ["-c", "command -v setpriv"]).status === 0;
+      if (root && !setpriv) return;
+      let as: string[] | undefined;
+      if (root) {
+        fs.chownSync(requestdir, 65533, 65533);
+        fs.chmodSync(requestdir, 0o2770);
+        fs.chownSync(data, 65534, 65534);
+        fs.chmodSync(tmp, 0o755);
+        as = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+      } else {
+        fs.chmodSync(requestdir, 0o500);
+      }
+      const shared = cli("cron.php", [], { as });
+      expect(shared.status).toBe(1);
+      expect(shared.stderr).toContain("invalid_dataroot_permissions");
+
+      writeConfig({}, `$CFG->localrequestdir = ${JSON.stringify(path.join(data, "localrequest"))};`);
+      const own = cli("cron.php", [], { as });
+      expect(own.stderr).not.toContain("invalid_dataroot_permissions");
+      expect(fs.existsSync(path.join(data, "localrequest"))).toBe(true);
+    });
+
+    it("refuses to run cron while the site is in maintenance (climaintenance.html)", () => {
+      fs.writeFileSync(path.join(data, "climaintenance.html"), "<p>maintenance</p>\n");
+      const r = cli("cron.php", []);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain("CLI maintenance mode active, cron execution suspended.");
     });
 
     it("refuses database types Moodle's MariaDB driver does not cover", () => {
@@ -131,27 +244,70 @@ describe.skipIf(!hasPhp)("Moodle stand-in (test double)", () => {
       const r = cli("cron.php", []);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/not supported/);
-      writeConfig();
     });
 
-    it("stops with exit 1 when the site has no config.php", () => {
-      fs.renameSync(path.join(site, "config.php"), path.join(site, "config.off"));
-      try {
-        const r = cli("cron.php", []);
-        expect(r.status).toBe(1);
-        expect(r.stderr).toMatch(/config\.php does not exist/);
-      } finally {
-        fs.renameSync(path.join(site, "config.off"), path.join(site, "config.php"));
-      }
+    it("sets rolesactive where Moodle does: after the admin account, before the default settings and the site's names", () => {
+      const src = fs.readFileSync(path.join(standin, "admin/cli/install_database.php"), "utf8");
+      const at = (needle: string) => {
+        const i = src.indexOf(needle);
+        expect(i, needle).toBeGreaterThan(-1);
+        return i;
+      };
+      const admin = at("SET username = ?, password = ?, email = ? WHERE id = 2");
+      const roles = at("standin_set_config($db, 'rolesactive', '1');");
+      const names = at("SET fullname = ?, shortname = ?, summary = ? WHERE id = 1");
+      expect(admin).toBeLessThan(roles);
+      expect(roles).toBeLessThan(names);
+      // Written once only.
+      expect(src.split("standin_set_config($db, 'rolesactive'").length).toBe(2);
+    });
+  });
+
+  describe("environment check (pure: facts in, Moodle's complaints out)", () => {
+    const run = (facts: Record<string, unknown>) => {
+      const r = spawnSync("php", ["-n", "-r",
+        `require ${JSON.stringify(path.join(standin, "lib/environment.php"))};` +
+        `echo json_encode(standin_environment_problems(json_decode(stream_get_contents(STDIN), true)));`],
+      { input: JSON.stringify(facts), encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as Array<[string, string]>;
+    };
+    const good = {
+      php_version: "8.2.7",
+      extensions: [...MOODLE_REQUIRED_EXTENSIONS, "core", "standard"],
+      max_input_vars: "5000",
+      memory_limit: "128M",
+      db_version: "10.11.6-MariaDB-0+deb12u1",
+    };
+
+    it("requires the same extensions as the fleet's preflight", () => {
+      const r = spawnSync("php", ["-n", "-r",
+        `require ${JSON.stringify(path.join(standin, "lib/environment.php"))}; echo json_encode(standin_environment_requirements()['extensions']);`],
+      { encoding: "utf8" });
+      expect(JSON.parse(r.stdout)).toEqual([...MOODLE_REQUIRED_EXTENSIONS]);
     });
 
-    it("takes the site's root from config.php, not from the release the scripts live in", () => {
-      const probe = spawnSync("php", ["-r",
-        `$_SERVER['SCRIPT_FILENAME'] = ${JSON.stringify(path.join(site, "index.php"))};` +
-        `require ${JSON.stringify(path.join(site, "lib/locate.php"))}; standin_require_config(0); echo $CFG->dirroot;`,
-      ], { encoding: "utf8", cwd: tmp });
-      expect(probe.stderr).toBe("");
-      expect(probe.stdout).toBe(site);
+    it("passes a host that has everything", () => {
+      expect(run(good)).toEqual([]);
+      expect(run({ ...good, memory_limit: "-1", db_version: null })).toEqual([]);
+    });
+
+    it.each([...MOODLE_REQUIRED_EXTENSIONS])("refuses a host without %s", (ext) => {
+      expect(run({ ...good, extensions: good.extensions.filter((e) => e !== ext) }).map((p) => p[0])).toEqual([`php_extension (${ext})`]);
+    });
+
+    it("refuses PHP below 8.1 or from 8.4, and MariaDB below 10.6.7", () => {
+      expect(run({ ...good, php_version: "8.0.30" }).map((p) => p[0])).toEqual(["php (version 8.0.30)"]);
+      expect(run({ ...good, php_version: "8.4.1" }).map((p) => p[0])).toEqual(["php (version 8.4.1)"]);
+      expect(run({ ...good, db_version: "10.5.23-MariaDB-0+deb11u1" }).map((p) => p[0])).toEqual(["database (mariadb 10.5.23-MariaDB-0+deb11u1)"]);
+      expect(run({ ...good, db_version: "8.0.36" })).toHaveLength(1);
+      expect(run({ ...good, db_version: "5.5.5-10.11.6-MariaDB" })).toEqual([]);
+    });
+
+    it("refuses max_input_vars below 5000 and memory_limit below 96M", () => {
+      expect(run({ ...good, max_input_vars: "4999" }).map((p) => p[0])).toEqual(["custom_check (max_input_vars)"]);
+      expect(run({ ...good, memory_limit: "95M" }).map((p) => p[0])).toEqual(["php_setting (memory_limit)"]);
+      expect(run({ ...good, memory_limit: "1G" })).toEqual([]);
     });
   });
 });

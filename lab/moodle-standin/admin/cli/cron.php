@@ -13,12 +13,18 @@ if (PHP_SAPI !== 'cli') {
 }
 
 require_once(__DIR__ . '/../../lib/locate.php');
-standin_require_config(2);
+standin_require_config();
 
 $options = standin_cli_params(['help' => false, 'keep-alive' => false], ['h' => 'help']);
 if ($options['help']) {
     echo "Runs the site's scheduled tasks once (stand-in test double).\n\nOptions:\n-h, --help  Print this help.\n";
     exit(0);
+}
+
+// As Moodle's cron.php: nothing runs while the site is in CLI maintenance.
+if (CLI_MAINTENANCE) {
+    echo "CLI maintenance mode active, cron execution suspended.\n";
+    exit(1);
 }
 
 $db = standin_db();
