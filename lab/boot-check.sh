@@ -4,7 +4,7 @@
 # blank 2G data disk as vdb, a NoCloud seed ISO written by the fleet's own
 # generators with a fresh SSH key and a static address on the lab bridge),
 # SSH from inside the lab namespace, then cloud-init, the data disk (ext4
-# labelled moodle-data at /srv), the services, APCu, the Moodle stand-in
+# labelled moodle-data at /srv), the services, Moodle's PHP extensions, the Moodle stand-in
 # tarball; then (unless --no-bootstrap) the fleet's host bootstrap, twice,
 # with MariaDB's data moved to /srv/mysql; (unless --no-standin) the
 # stand-in's install contract through Apache and php-fpm; (with the
@@ -227,8 +227,11 @@ echo "cloud_init=$st"
 for s in apache2 php8.2-fpm mariadb redis-server ssh; do
   echo "svc_$s=$(systemctl is-active "$s" 2>/dev/null)"
 done
-echo "apcu_cli=$(php -r 'echo extension_loaded("apcu") ? "yes" : "no";')"
-if php-fpm8.2 -m 2>/dev/null | grep -qx apcu; then echo "apcu_fpm=yes"; else echo "apcu_fpm=no"; fi
+# Moodle's required PHP extensions, baked into the image for the CLI and php-fpm ("" = none missing).
+exts="iconv mbstring curl openssl ctype zip zlib gd simplexml spl pcre dom xml xmlreader intl json hash fileinfo sodium filter mysqli redis"
+echo "php_missing_cli=$(php -r 'foreach (array_slice($argv, 1) as $e) { if (!extension_loaded($e)) echo $e, " "; }' -- $exts)"
+fpm_mods=$(php-fpm8.2 -m 2>/dev/null | tr 'A-Z' 'a-z')
+echo "php_missing_fpm=$(for e in $exts; do grep -qx "$e" <<<"$fpm_mods" || printf '%s ' "$e"; done)"
 echo "standin_sha256_file=$(cut -d' ' -f1 /opt/moodle-standin/SHA256 2>/dev/null)"
 echo "standin_sha256_actual=$(sha256sum /opt/moodle-standin/moodle-standin.tgz 2>/dev/null | cut -d' ' -f1)"
 echo "kernel=$(uname -r)"
@@ -255,8 +258,8 @@ expect() { # KEY EXPECTED
 }
 expect cloud_init done
 for s in apache2 php8.2-fpm mariadb redis-server ssh; do expect "svc_$s" active; done
-expect apcu_cli yes
-expect apcu_fpm yes
+expect php_missing_cli ""
+expect php_missing_fpm ""
 expect standin_sha256_actual "${LAB_STANDIN_SHA256:-}"
 expect standin_sha256_file "${LAB_STANDIN_SHA256:-}"
 expect kernel "$LAB_KERNEL_VERSION"
@@ -337,18 +340,18 @@ if ((run_bootstrap)); then
 fi
 
 # ---------------------------------------------------------------------------
-# The stand-in's contract, as the fleet's bootstrap uses it: a shared release,
-# a site folder of symlinks with its own config.php, a database, a vhost.
+# The stand-in's contract: a release with its config.php, a database, a vhost.
 standin_json='null'
 if ((check_standin)); then
   guest_ssh bash -s >"$work/standin.out" 2>"$work/standin.err" <<'EOF' || true
 set -u
 rel=/srv/moodle/release-check
-site=/srv/moodle/sites/check
+# As Moodle, the stand-in reads config.php from its own root only: the
+# check's site is the unpacked release itself.
+site=$rel/moodle
 data=/var/moodledata/check
 mkdir -p "$rel" "$site" "$data"
 tar -xzf /opt/moodle-standin/moodle-standin.tgz -C "$rel"
-for e in "$rel"/moodle/*; do ln -sfn "$e" "$site/"; done
 chown www-data:www-data "$data"
 pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 mariadb -e "CREATE DATABASE checkdb CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
@@ -384,7 +387,8 @@ CONF
 a2ensite -q check >/dev/null && systemctl reload apache2
 code() { curl -s -o /tmp/check.html -w '%{http_code}' -H 'Host: check.moodle.lab.example' http://127.0.0.1/; }
 echo "http_before=$(code)"
-cli() { runuser -u www-data -- php "$site/admin/cli/$1" "${@:2}" >/dev/null 2>&1; echo $?; }
+# max_input_vars as the host bootstrap sets it (also without --no-bootstrap's bootstrap run).
+cli() { runuser -u www-data -- php -d max_input_vars=5000 "$site/admin/cli/$1" "${@:2}" >/dev/null 2>&1; echo $?; }
 name='Check <School> & "Friends"'
 echo "install_nolicense=$(cli install_database.php --adminpass=Secret-1 --fullname="$name" --shortname=check)"
 echo "install=$(cli install_database.php --agree-license --adminuser=admin --adminpass=Secret-1 \
@@ -613,7 +617,7 @@ result=$(cat <<EOF
 "imageBuildSeconds":$LAB_IMAGE_BUILD_SECONDS,"imageStepSeconds":$image_step_s,"bootToSshSeconds":$boot_s,\
 "cloudInit":$(json_str "$(get cloud_init)"),"services":{"apache2":$(json_str "$(get svc_apache2)"),\
 "php8.2-fpm":$(json_str "$(get svc_php8.2-fpm)"),"mariadb":$(json_str "$(get svc_mariadb)"),\
-"redis-server":$(json_str "$(get svc_redis-server)")},"apcu":$(json_str "$(get apcu_fpm)"),\
+"redis-server":$(json_str "$(get svc_redis-server)")},"phpMissing":$(json_str "$(get php_missing_cli)$(get php_missing_fpm)"),\
 "standinSha256":$(json_str "$(get standin_sha256_actual)"),"expectedStandinSha256":$(json_str "${LAB_STANDIN_SHA256:-}"),\
 "rootBytes":$(root_bytes=$(get root_bytes); echo "${root_bytes:-0}"),"failedUnits":$(json_str "$(get failed_units)"),\
 "dataDisk":{"source":$(json_str "$(get data_source)"),"fstype":$(json_str "$(get data_fstype)"),"label":$(json_str "$(get data_label)"),\
