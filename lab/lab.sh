@@ -61,7 +61,14 @@ lab_up() {
   lab_bridge_up
   lab_libvirtd_up
   lab_bind_up
-  lab_log "guest image: $(bash lab/image/build.sh --print-env | sed -n 's/^LAB_IMAGE=//p')"
+  local image_env standin_sha256
+  image_env=$(bash lab/image/build.sh --print-env)
+  lab_log "guest image: $(sed -n 's/^LAB_IMAGE=//p' <<<"$image_env")"
+  # The image carries the stand-in as the lab's Moodle release; the committed
+  # config pins its digest, as production pins a real release's.
+  standin_sha256=$(sed -n 's/^LAB_STANDIN_SHA256=//p' <<<"$image_env")
+  grep -q "sha256: $standin_sha256\$" Pulumi.lab.yaml ||
+    lab_die "the Moodle stand-in changed (lab/moodle-standin): set moodle-fleet:moodle release.tarball.sha256 in Pulumi.lab.yaml to $standin_sha256"
   lab_secrets
   # (Its warnings about unset secrets do not apply: the lab's are in $SECRETS.)
   local report

@@ -9,6 +9,8 @@ export interface CellProgress {
   total: number;
   failures: number;
   lastError?: string;
+  /** `<resource>: <reason>` of the first resource that failed. */
+  firstResourceError?: string;
 }
 
 /** What of an engine event matters to progress; small enough to pass between processes. */
@@ -16,14 +18,31 @@ export interface ProgressEvent {
   resourceDone?: boolean;
   failed?: boolean;
   error?: string;
+  /** Name of the resource the error is about, when it is one. */
+  resource?: string;
 }
 
 export function progressEvent(event: EngineEvent): ProgressEvent | undefined {
   const resourceDone = !!event.resOutputsEvent && event.resOutputsEvent.metadata.type !== "pulumi:pulumi:Stack";
   const failed = !!event.resOpFailedEvent;
-  const message = event.diagnosticEvent?.severity === "error" ? event.diagnosticEvent.message.trim() : "";
-  const error = message && !message.startsWith("One or more errors") ? message.split("\n")[0] : undefined;
-  return resourceDone || failed || error ? { resourceDone, failed, error } : undefined;
+  const diagnostic = event.diagnosticEvent?.severity === "error" ? event.diagnosticEvent : undefined;
+  const error = diagnostic && lastLineOf(diagnostic.message);
+  const urn = diagnostic?.urn;
+  const resource = error && urn && !urn.includes("::pulumi:pulumi:Stack::") ? urn.split("::").pop() : undefined;
+  return resourceDone || failed || error ? { resourceDone, failed, error, resource } : undefined;
+}
+
+/**
+ * The line of an error message an operator can act on: its last. A
+ * command's failure message starts with the whole script it ran and ends
+ * with what the script said last (its `die` line); a provider's ends with
+ * its own reason.
+ */
+export function lastLineOf(message: string): string | undefined {
+  const lines = message.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  if (lines.length === 0 || /^One or more errors occurred/.test(lines[0])) return undefined;
+  const last = lines[lines.length - 1].replace(/^\*\s*/, "");
+  return last.length > 300 ? `${last.slice(0, 300)}…` : last;
 }
 
 /** Folds one cell's events into its progress. */
@@ -31,6 +50,12 @@ export function applyEvent(p: CellProgress, e: ProgressEvent): void {
   if (e.resourceDone) p.done += 1;
   if (e.failed) p.failures += 1;
   if (e.error) p.lastError = e.error;
+  if (e.error && e.resource && p.firstResourceError === undefined) p.firstResourceError = `${e.resource}: ${e.error}`;
+}
+
+/** What a failed cell reports: the first resource that failed, else the last error seen. */
+export function cellError(p: CellProgress): string | undefined {
+  return p.firstResourceError ?? p.lastError;
 }
 
 export function formatProgress(all: readonly CellProgress[]): string {

@@ -3,7 +3,7 @@ import { fork } from "node:child_process";
 import { LocalWorkspace, type OpMap, type ConfigMap } from "@pulumi/pulumi/automation";
 import { projectCli, repoRoot, toolchainEnv } from "../toolchain";
 import { boundedAll, cellStackName } from "./cells";
-import { applyEvent, ProgressView, type CellProgress } from "./progress";
+import { applyEvent, cellError, ProgressView, type CellProgress } from "./progress";
 import { environmentConfig } from "./env-config";
 import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
 import { plannedSteps, type PlannedStep, type StepEvent } from "./steps";
@@ -114,7 +114,7 @@ function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
       } else if (m.type === "result") {
         settled = { ok: true, changes: m.changes };
       } else {
-        settled = { ok: false, changes: {}, error: p.lastError ?? m.message };
+        settled = { ok: false, changes: {}, error: cellError(p) ?? m.message };
       }
     });
     child.on("exit", (code, signal) => {

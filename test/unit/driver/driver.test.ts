@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { boundedAll, cellStackName, selectCells } from "../../../stacks/driver/cells";
 import { mergeOutputs } from "../../../stacks/driver/merge-outputs";
-import { applyEvent, formatProgress, progressEvent, type CellProgress } from "../../../stacks/driver/progress";
+import { applyEvent, cellError, formatProgress, progressEvent, type CellProgress } from "../../../stacks/driver/progress";
 import { formatSummary } from "../../../stacks/driver/run-cells";
 import type { FleetOutputs } from "../../../infra/outputs/schema";
 
@@ -83,8 +83,24 @@ describe("progress and summary", () => {
     feed({ sequence: 2, timestamp: 0, resOpFailedEvent: {} });
     feed({ sequence: 3, timestamp: 0, diagnosticEvent: { severity: "error", message: "ssh: handshake failed\nmore" } });
     feed({ sequence: 4, timestamp: 0, diagnosticEvent: { severity: "error", message: "One or more errors occurred" } });
-    expect(p).toMatchObject({ done: 1, failures: 1, lastError: "ssh: handshake failed" });
+    expect(p).toMatchObject({ done: 1, failures: 1, lastError: "more" });
     expect(formatProgress([p])).toContain("1/10");
+  });
+
+  it("reports a failed cell by its first failing resource and the script's own last words", () => {
+    const p: CellProgress = { cell: "lab01", state: "running", done: 0, total: 10, failures: 0 };
+    const urn = (type: string, name: string) => `urn:pulumi:lab-lab01::moodle-fleet::${type}::${name}`;
+    const diag = (message: string, u: string) => ({ sequence: 1, timestamp: 0, diagnosticEvent: { severity: "error", message, urn: u } }) as any;
+    for (const e of [
+      diag(`Process exited with status 1: running "#!/bin/bash\\nset -e\\n...":\nmoodle-fleet[host lab01-vm01]: waiting for cloud-init\nmoodle-fleet[host lab01-vm01]: error: checksum mismatch\n`, urn("command:remote:Command", "lab01-vm01-bootstrap")),
+      diag("1 error occurred:\n\t* error defining libvirt domain: domain 'lab01-vm02' already exists\n", urn("libvirt:index/domain:Domain", "lab01-vm02")),
+      diag("update failed", urn("pulumi:pulumi:Stack", "moodle-fleet-lab-lab01")),
+    ]) {
+      const summary = progressEvent(e);
+      if (summary) applyEvent(p, summary);
+    }
+    expect(cellError(p)).toBe("lab01-vm01-bootstrap: moodle-fleet[host lab01-vm01]: error: checksum mismatch");
+    expect(p.lastError).toBe("update failed");
   });
 
   it("totals every cell's changes and names failures", () => {
