@@ -5,22 +5,22 @@
 # a failed cell or bad input fails.
 #
 # Data loss is approved by the merge request itself, explicitly and per
-# environment: the label `fleet-data-loss::$FLEET_ENV`, or the pipeline
+# environment: the label `fleet-data-loss::$CELL_ENV`, or the pipeline
 # variable FLEET_APPROVE_DATA_LOSS set to the environment's name.
 set -uo pipefail
-: "${FLEET_ENV:?}" "${CELL:?}"
+: "${CELL_ENV:?}" "${CELL:?}"
 summary="summary-${CELL}.md"
-bash ci/fleet.sh preview --env "$FLEET_ENV" --cells "$CELL" --summary-md "$summary"
+bash ci/fleet.sh preview --env "$CELL_ENV" --cells "$CELL" --summary-md "$summary"
 code=$?
 case $code in
   0) echo "cell $CELL: no changes" ;;
   3) echo "cell $CELL: changes without data loss" ;;
   4)
-    if [[ "${FLEET_APPROVE_DATA_LOSS:-}" == "$FLEET_ENV" || ",${CI_MERGE_REQUEST_LABELS:-}," == *",fleet-data-loss::${FLEET_ENV},"* ]]; then
-      echo "cell $CELL: DATA LOSS, approved for $FLEET_ENV by the merge request"
+    if [[ "${FLEET_APPROVE_DATA_LOSS:-}" == "$CELL_ENV" || ",${FLEET_MR_LABELS:-${CI_MERGE_REQUEST_LABELS:-}}," == *",fleet-data-loss::${CELL_ENV},"* ]]; then
+      echo "cell $CELL: DATA LOSS, approved for $CELL_ENV by the merge request"
       code=0
     else
-      echo "cell $CELL: DATA LOSS (see $summary). Approve it with the label fleet-data-loss::$FLEET_ENV" >&2
+      echo "cell $CELL: DATA LOSS (see $summary). Approve it with the label fleet-data-loss::$CELL_ENV" >&2
     fi
     ;;
   *) echo "cell $CELL: preview failed (exit $code)" >&2 ;;

@@ -25,7 +25,8 @@ export interface CellEntry {
 export function gitlabChildPipeline(env: string, cells: readonly CellEntry[], kind: "preview" | "up"): string {
   const doc: Record<string, unknown> = { include: [{ local: CELL_JOBS_FILE }] };
   for (const { cell, stack } of cells) {
-    const job: Record<string, unknown> = { extends: `.fleet-${kind}`, variables: { FLEET_ENV: env, CELL: cell } };
+    // Not FLEET_ENV: the trigger forwards the parent's variables, which outrank a child job's own.
+    const job: Record<string, unknown> = { extends: `.fleet-${kind}`, variables: { CELL_ENV: env, CELL: cell } };
     if (kind === "up") job.resource_group = `fleet-${stack}`;
     doc[`${kind} ${cell}`] = job;
   }

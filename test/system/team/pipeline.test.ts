@@ -88,8 +88,8 @@ describe("the merge-request pipeline", () => {
       { cell: "hvb", stack: "teamci-hvb" },
     ]);
     // One job per cell from the generated child pipeline.
-    expect(out).toMatch(/FAIL\s+preview hva/);
-    expect(out).toMatch(/PASS\s+preview hvb/);
+    expect(out).toMatch(/FAIL\s+(\[preview\] -> )?preview hva/);
+    expect(out).toMatch(/PASS\s+(\[preview\] -> )?preview hvb/);
     expect(jobLog("previewIAhva")).toMatch(/cell hva: DATA LOSS \(see summary-hva\.md\)/);
     expect(jobLog("previewIAhvb")).toMatch(/cell hvb: no changes/);
 
@@ -107,11 +107,11 @@ describe("the merge-request pipeline", () => {
   it("passes the same merge request once it carries the approval label", async () => {
     const run = await gitlabCiLocal(["--variable", "CI_MERGE_REQUEST_LABELS=review,fleet-data-loss::teamci"]);
     const out = run.stdout + run.stderr;
-    expect(out).toMatch(/PASS\s+preview hva/);
+    expect(out).toMatch(/PASS\s+(\[preview\] -> )?preview hva/);
     expect(jobLog("previewIAhva")).toMatch(/cell hva: DATA LOSS, approved for teamci by the merge request/);
     expect(fs.readFileSync(artifact("previewIAhva", "summary-hva.md"), "utf8")).toMatch(/DATA LOSS/);
     // An approval for another environment approves nothing here.
     const other = await gitlabCiLocal(["--variable", "CI_MERGE_REQUEST_LABELS=fleet-data-loss::prod"]);
-    expect(other.stdout + other.stderr).toMatch(/FAIL\s+preview hva/);
+    expect(other.stdout + other.stderr).toMatch(/FAIL\s+(\[preview\] -> )?preview hva/);
   });
 });

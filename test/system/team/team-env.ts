@@ -112,9 +112,10 @@ export function createTeamEnv(opts: { env: string; backendUrl: string; extraVars
       return { started, done };
     },
     removeSchool(id) {
-      // The school list only: the placement ledger is append-only.
-      const file = path.join(root, "schools", "schools.csv");
-      fs.writeFileSync(file, fs.readFileSync(file, "utf8").split("\n").filter((l) => !l.startsWith(`${id},`)).join("\n"));
+      // As `fleet plan --write` does it: out of the school list and the ledger (validate checks both agree).
+      for (const file of ["schools.csv", "placement.csv"].map((f) => path.join(root, "schools", f))) {
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").split("\n").filter((l) => !l.startsWith(`${id},`)).join("\n"));
+      }
     },
     cleanup() {
       for (const f of fs.readdirSync(repoRoot)) if (f.startsWith(`Pulumi.${env}-`) && f.endsWith(".yaml")) fs.rmSync(path.join(repoRoot, f));
