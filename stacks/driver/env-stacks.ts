@@ -60,7 +60,10 @@ export function knownEnvs(dir = repoRoot): string[] {
   return fs
     .readdirSync(dir)
     .map((f) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(f)?.[1])
-    .filter((e): e is string => e !== undefined);
+    .filter((e): e is string => e !== undefined)
+    // A cell stack's own file (Pulumi.<env>-<cell>.yaml, written by the driver) names its cell;
+    // taken for an environment, it would claim that very cell's stack from its environment.
+    .filter((e) => !/^\s*moodle-fleet:cell:/m.test(fs.readFileSync(`${dir}/Pulumi.${e}.yaml`, "utf8")));
 }
 
 /** Every stack of the project on the environment's backend. Errors are thrown, never read as "no stacks". */
