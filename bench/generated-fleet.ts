@@ -23,7 +23,16 @@ export interface GeneratedFleet {
 export const SITES_PER_HOST = 50;
 export const HOSTS_PER_HYPERVISOR = 4;
 
-export function generateFleet(dir: string, schools: number, overrides: { uri?: string; poolPath?: string } = {}): GeneratedFleet {
+/** What the real-engine benchmark points at its own stand-ins (bench/real-engine/services.sh). */
+export interface FleetOverrides {
+  uri?: string;
+  poolPath?: string;
+  baseImageSource?: string;
+  /** Replaces the standard tier's size (VMs that never boot an OS can be tiny). */
+  tier?: { vcpu: number; memoryMiB: number; diskGiBPerSite: number; rootDiskGiB: number };
+}
+
+export function generateFleet(dir: string, schools: number, overrides: FleetOverrides = {}): GeneratedFleet {
   fs.mkdirSync(dir, { recursive: true });
   const hypervisorCount = Math.ceil(schools / (SITES_PER_HOST * HOSTS_PER_HYPERVISOR));
   const hypervisors = Array.from({ length: hypervisorCount }, (_, k) => `hv${String(k + 1).padStart(2, "0")}`);
@@ -33,7 +42,7 @@ export function generateFleet(dir: string, schools: number, overrides: { uri?: s
       name,
       uri: overrides.uri ?? `qemu+ssh://root@${name}.bench.example/system`,
       pool: { name: `bench-${name}`, path: `${overrides.poolPath ?? "/srv/pool"}/${name}` },
-      baseImage: { source: "/srv/images/base.qcow2", format: "qcow2" },
+      baseImage: { source: overrides.baseImageSource ?? "/srv/images/base.qcow2", format: "qcow2" },
       network: { bridge: "br0" },
       addresses: {
         cidr: `10.${30 + Math.floor(k / 250)}.${k % 250}.0/24`,
@@ -46,14 +55,22 @@ export function generateFleet(dir: string, schools: number, overrides: { uri?: s
       domainType: "qemu",
     })),
     "moodle-fleet:tiers": {
-      standard: { vcpu: 8, memoryMiB: 32768, sitesPerHost: SITES_PER_HOST, diskGiBPerSite: 20, phpWorkers: 8, rootDiskGiB: 20 },
+      standard: {
+        vcpu: 8,
+        memoryMiB: 32768,
+        diskGiBPerSite: 20,
+        rootDiskGiB: 20,
+        ...overrides.tier,
+        sitesPerHost: SITES_PER_HOST,
+        phpWorkers: 8,
+      },
     },
     "moodle-fleet:defaultTier": "standard",
     "moodle-fleet:dns": { server: "10.29.0.53", zone: "moodle.bench.example", tsigKeyName: "bench-key" },
     "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
     "moodle-fleet:ssh": { user: "root" },
     "moodle-fleet:protectData": false,
-    // Evaluated under mocks only: no site is ever served.
+    // No site is ever served: mocks, or the real-engine benchmark's sshd that runs nothing.
     "moodle-fleet:allowPlainHttp": true,
   };
   const rows = Array.from({ length: schools }, (_, k) => {

@@ -38,7 +38,7 @@ network_up() {
 }
 
 secrets_up() {
-  mkdir -p "$SECRETS" && chmod 700 "$BENCH_DIR" "$SECRETS"
+  mkdir -p "$SECRETS" && chmod 700 "$SECRETS"
   if [[ ! -f $SECRETS/sshPrivateKey ]]; then
     (umask 077 && node -e '
       const c = require("node:crypto");
@@ -173,7 +173,9 @@ down() {
 
 case ${1:-} in
   up)
-    mkdir -p "$BENCH_DIR" "$RUN" && chmod 700 "$BENCH_DIR"
+    # Traversable (not listable): the VMs' qemu runs as libvirt-qemu and opens
+    # their disks under pools/; the secrets below stay 0700.
+    mkdir -p "$BENCH_DIR" "$RUN" && chmod 711 "$BENCH_DIR"
     network_up
     secrets_up
     sshd_up

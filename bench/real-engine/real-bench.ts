@@ -1,0 +1,198 @@
+// The fleet's own cell program through the fleet driver (runCells), with the
+// real engine, the real plugins, real SSH connections and a real BIND; only
+// the VMs' side is cheap (bench/real-engine/services.sh: a private libvirtd
+// whose VMs never boot an OS, an sshd whose ForceCommand runs nothing).
+// Runs inside the network namespace moodle-bench (npm run bench:real does
+// that); figures go to stdout and bench/out/real-engine.json.
+//   npm run bench:real -- [--parallel 2] [--keep] 500 [2000 4000]
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { runCells, type CellResult, type Operation } from "../../stacks/driver/run-cells";
+import { repoRoot, stateEnv, toolchainDir, toolchainEnv } from "../../stacks/toolchain";
+import { cellStackName } from "../../stacks/driver/cells";
+import { generateFleet } from "../generated-fleet";
+import { RssSampler } from "./rss-sampler";
+
+const BENCH_DIR = process.env.BENCH_DIR ?? "/var/tmp/moodle-bench";
+const LIBVIRT_URI = `qemu+unix:///system?socket=${BENCH_DIR}/libvirt/run/libvirt-sock`;
+const OUT = path.join(__dirname, "..", "out", "real-engine.json");
+
+interface Phase {
+  phase: string;
+  cells: number;
+  seconds: number;
+  ok: boolean;
+  changes: Record<string, number>;
+  /** Per cell: seconds, ok, first error. */
+  perCell: Array<{ cell: string; seconds: number; ok: boolean; error?: string }>;
+  peakRssMiB: Record<string, number>;
+  /** CPU seconds per role (engine, plugins, cell workers): where the time goes. */
+  cpuSeconds: Record<string, number>;
+  /** 1-minute load average at the end: this machine is shared. */
+  loadavg: number;
+}
+
+interface SizeResult {
+  schools: number;
+  hypervisors: number;
+  parallel: number;
+  phases: Phase[];
+  stateBytes?: number;
+  stateBytesPerSite?: number;
+}
+
+const run = promisify(execFile);
+
+function sum(results: CellResult[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.changes)) out[k] = (out[k] ?? 0) + (v as number);
+  return out;
+}
+
+async function benchSize(schools: number, parallel: number, keep: boolean, all: SizeResult[]): Promise<SizeResult> {
+  const env = `bench${schools}`;
+  const dir = path.join(BENCH_DIR, `fleet-${schools}`);
+  const stateDir = path.join(BENCH_DIR, `state-${schools}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(stateDir, { recursive: true, force: true });
+  const fleet = generateFleet(dir, schools, {
+    uri: LIBVIRT_URI,
+    poolPath: path.join(BENCH_DIR, "pools", env),
+    baseImageSource: path.join(BENCH_DIR, "base.qcow2"),
+    // The VMs boot no OS (the base image is empty): the smallest sizes do.
+    tier: { vcpu: 1, memoryMiB: 64, diskGiBPerSite: 1, rootDiskGiB: 1 },
+  });
+  // The fleet starts one school short; "add one school" restores it, into
+  // the free slot its ledger line held (placement never moves others).
+  const fullSchools = fs.readFileSync(fleet.schoolsFile, "utf8");
+  const fullLedger = fs.readFileSync(fleet.ledgerFile, "utf8");
+  const dropLast = (text: string) => text.trimEnd().split("\n").slice(0, -1).join("\n") + "\n";
+  fs.writeFileSync(fleet.schoolsFile, dropLast(fullSchools));
+  fs.writeFileSync(fleet.ledgerFile, dropLast(fullLedger));
+  const added = fullLedger.trimEnd().split("\n").pop()!.split(",");
+  const addedCell = added[1].replace(/-vm\d+$/, "");
+
+  const envVars = stateEnv({ stateDir, passphraseFile: path.join(BENCH_DIR, "passphrase") });
+  const program = {
+    module: path.join(repoRoot, "infra/program.ts"),
+    exportName: "fleetCellProgram",
+    args: { schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile },
+  };
+  const result: SizeResult = { schools, hypervisors: fleet.hypervisors.length, parallel, phases: [] };
+  all.push(result);
+  const sampler = new RssSampler();
+
+  const phase = async (name: string, operation: Operation, cells: readonly string[]): Promise<Phase> => {
+    process.stderr.write(`${schools} schools: ${name} (${cells.length} cells)...\n`);
+    sampler.start();
+    const started = Date.now();
+    const results = await runCells({
+      env,
+      cells,
+      operation,
+      parallel,
+      program,
+      expectedResources: () => 0,
+      envVars,
+      stackFile: fleet.stackFile,
+      secretsDir: path.join(BENCH_DIR, "secrets"),
+      out: { write: () => true },
+    });
+    const usage = sampler.stop();
+    const p: Phase = {
+      phase: name,
+      cells: cells.length,
+      seconds: (Date.now() - started) / 1000,
+      ok: results.every((r) => r.ok),
+      changes: sum(results),
+      perCell: results.map((r) => ({ cell: r.cell, seconds: r.seconds, ok: r.ok, ...(r.error && { error: r.error }) })),
+      peakRssMiB: usage.peakRssMiB,
+      cpuSeconds: usage.cpuSeconds,
+      loadavg: os.loadavg()[0],
+    };
+    result.phases.push(p);
+    process.stderr.write(`  ${p.seconds.toFixed(1)} s, ok=${p.ok}, ${JSON.stringify(p.changes)}, peak RSS ${JSON.stringify(p.peakRssMiB)}, CPU s ${JSON.stringify(p.cpuSeconds)}, load ${p.loadavg.toFixed(1)}\n`);
+    for (const c of p.perCell) if (!c.ok) process.stderr.write(`  ${c.cell}: ${c.error}\n`);
+    write(all);
+    return p;
+  };
+
+  const cells = fleet.hypervisors;
+  await phase("preview from empty", "preview", cells);
+  await phase("up from empty", "up", cells);
+  await phase("no-op preview", "preview", cells);
+  await phase("no-op up", "up", cells);
+  fs.writeFileSync(fleet.schoolsFile, fullSchools);
+  fs.writeFileSync(fleet.ledgerFile, fullLedger);
+  await phase(`add one school: preview (cell ${addedCell})`, "preview", [addedCell]);
+  await phase(`add one school: up (cell ${addedCell})`, "up", [addedCell]);
+
+  // State size as `pulumi stack export` writes it (secrets stay encrypted).
+  let bytes = 0;
+  for (const cell of cells) {
+    const { stdout } = await run(path.join(toolchainDir, "bin", "pulumi"), ["stack", "export", "--stack", cellStackName(env, cell)], {
+      cwd: repoRoot,
+      env: { ...process.env, ...toolchainEnv(), ...envVars },
+      maxBuffer: 1 << 30,
+    });
+    bytes += Buffer.byteLength(stdout);
+  }
+  result.stateBytes = bytes;
+  result.stateBytesPerSite = Math.round(bytes / schools);
+  write(all);
+
+  if (!keep) await phase("destroy", "destroy", cells);
+  for (const cell of cells) fs.rmSync(path.join(repoRoot, `Pulumi.${cellStackName(env, cell)}.yaml`), { force: true });
+  return result;
+}
+
+function write(all: SizeResult[]): void {
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify({ node: process.version, cpus: os.cpus().length, libvirt: LIBVIRT_URI, sizes: all }, null, 2));
+}
+
+function table(all: SizeResult[]): string {
+  const lines = ["schools  cells  phase                                   seconds  ok    changes                         peak RSS MiB (worker / engine / command / libvirt / random)"];
+  for (const s of all) {
+    for (const p of s.phases) {
+      const rss = p.peakRssMiB;
+      const get = (k: string) => String(Object.entries(rss).find(([r]) => r.startsWith(k))?.[1] ?? "-");
+      lines.push(
+        [
+          String(s.schools).padStart(7),
+          String(p.cells).padStart(6),
+          " " + p.phase.padEnd(40),
+          p.seconds.toFixed(1).padStart(7),
+          " " + String(p.ok).padEnd(5),
+          JSON.stringify(p.changes).padEnd(32),
+          [get("cell worker"), get("pulumi engine"), get("pulumi-resource-command"), get("pulumi-resource-libvirt"), get("pulumi-resource-random")].join(" / "),
+        ].join(" "),
+      );
+    }
+    if (s.stateBytes !== undefined) lines.push(`${String(s.schools).padStart(7)}  state: ${s.stateBytes} bytes, ${s.stateBytesPerSite} bytes per site`);
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let parallel = 2;
+  let keep = false;
+  const sizes: number[] = [];
+  for (let k = 0; k < args.length; k++) {
+    if (args[k] === "--parallel") parallel = Number(args[++k]);
+    else if (args[k] === "--keep") keep = true;
+    else sizes.push(Number(args[k]));
+  }
+  const all: SizeResult[] = [];
+  for (const n of sizes.length > 0 ? sizes : [500]) await benchSize(n, parallel, keep, all);
+  console.log(table(all));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
