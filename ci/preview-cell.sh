@@ -5,8 +5,10 @@
 # a failed cell or bad input fails.
 #
 # Data loss is approved by the merge request itself, explicitly and per
-# environment: the label `fleet-data-loss::$CELL_ENV`, or the pipeline
-# variable FLEET_APPROVE_DATA_LOSS set to the environment's name.
+# environment (the label `fleet-data-loss::$CELL_ENV`, or the pipeline
+# variable FLEET_APPROVE_DATA_LOSS): the parent pipeline's cells job decides
+# it and writes FLEET_DATA_LOSS_APPROVED=$CELL_ENV into this job
+# (ci/cells.sh says why there).
 set -uo pipefail
 : "${CELL_ENV:?}" "${CELL:?}"
 summary="summary-${CELL}.md"
@@ -16,7 +18,7 @@ case $code in
   0) echo "cell $CELL: no changes" ;;
   3) echo "cell $CELL: changes without data loss" ;;
   4)
-    if [[ "${FLEET_APPROVE_DATA_LOSS:-}" == "$CELL_ENV" || ",${FLEET_MR_LABELS:-${CI_MERGE_REQUEST_LABELS:-}}," == *",fleet-data-loss::${CELL_ENV},"* ]]; then
+    if [[ "${FLEET_DATA_LOSS_APPROVED:-}" == "$CELL_ENV" ]]; then
       echo "cell $CELL: DATA LOSS, approved for $CELL_ENV by the merge request"
       code=0
     else
