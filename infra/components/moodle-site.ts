@@ -85,14 +85,6 @@ export class MoodleSite extends pulumi.ComponentResource {
         parent: this,
         dependsOn: [host.bootstrap, ...args.installAfter],
         additionalSecretOutputs: COMMAND_OUTPUTS,
-        // A site moved to another host (ledger edited) must not be updated in
-        // place: that would install an empty site on the new host and leave
-        // the old one serving, unmanaged. Replaced, the new install is
-        // created first and the old one is then deleted, archived on its own
-        // host with the connection it was created with. The data stays in that
-        // archive; the preview marks the replacement as data loss, and `fleet
-        // up` asks for --allow-delete before it runs.
-        replaceOnChanges: ["connection.host"],
       },
     );
 

@@ -82,7 +82,7 @@ export function checkLedger(entries: readonly LedgerEntry[], file: string, ctx: 
           "host",
           "unknown-hypervisor",
           `host ${host} is on hypervisor "${name?.hypervisor ?? host}", which the stack config does not define (${rows.length} school${rows.length === 1 ? "" : "s"}${linesOf(rows)})`,
-          "add the hypervisor back to the config, or delete these rows and re-plan (their sites are installed afresh where they land; each old site is archived on its old host, and fleet up needs --allow-delete for it)",
+          "add the hypervisor back to the config, or delete these rows and re-plan (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand)",
         ),
       );
       continue;
@@ -113,7 +113,7 @@ export function checkLedger(entries: readonly LedgerEntry[], file: string, ctx: 
           "school_id",
           "mixed-tiers",
           `host ${host} holds schools of different tiers: ${parts.join(" and ")}`,
-          `delete the rows of the schools whose tier changed and run \`${PLAN_COMMAND}\` (their sites are installed afresh where they land; each old site is archived on its old host, and fleet up needs --allow-delete for it)`,
+          `delete the rows of the schools whose tier changed and run \`${PLAN_COMMAND}\` (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand)`,
         ),
       );
       continue;
@@ -126,7 +126,7 @@ export function checkLedger(entries: readonly LedgerEntry[], file: string, ctx: 
           "host",
           "over-capacity",
           `host over capacity: ${host} has ${rows.length} sites, tier ${tiers[0]} allows ${tier.sitesPerHost}`,
-          "raise the tier's sitesPerHost, or delete the excess rows and re-plan (their sites are installed afresh where they land; each old site is archived on its old host, and fleet up needs --allow-delete for it)",
+          "raise the tier's sitesPerHost, or delete the excess rows and re-plan (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand)",
         ),
       );
   }

@@ -119,7 +119,7 @@ describe("checkLedger", () => {
     const schools = ["04100001", "04100002", "04100003", "04100004"].map((id) => school(id, "small"));
     const issues = check(schools.map((s) => [s.id, "hv01-vm01"]), schools);
     expect(issues.map(formatIssue)).toEqual([
-      'p.csv:5: field "host": host over capacity: hv01-vm01 has 4 sites, tier small allows 3 (fix: raise the tier\'s sitesPerHost, or delete the excess rows and re-plan (their sites are installed afresh where they land; each old site is archived on its old host, and fleet up needs --allow-delete for it))',
+      'p.csv:5: field "host": host over capacity: hv01-vm01 has 4 sites, tier small allows 3 (fix: raise the tier\'s sitesPerHost, or delete the excess rows and re-plan (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand))',
     ]);
   });
 
