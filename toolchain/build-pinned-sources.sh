@@ -71,41 +71,47 @@ unpack() {
   printf '%s\n' "$WORK/$top"
 }
 
-# 1. The command resource plugin: builds as published (no replace directives).
-command_key=$(key_of "$COMMAND_SHA256" "$COMMAND_VERSION")
-if stamp_ok command "$PLUGIN" "$command_key"; then
-  log "command plugin $COMMAND_VERSION up to date"
-else
-  archive=$(checked_archive "$COMMAND_ARCHIVE" "$COMMAND_SHA256")
-  log "building pulumi-resource-command $COMMAND_VERSION from $archive (cold: about 3 minutes)"
+# build_pinned NAME OUTPUT ARCHIVE SHA256 VERSION BUILD_FUNCTION: unless
+# OUTPUT is up to date, unpacks the checked ARCHIVE and runs
+# `BUILD_FUNCTION UNPACKED_DIR OUTPUT.new`, then moves the result in place.
+build_pinned() {
+  local name=$1 out=$2 archive=$3 sha=$4 version=$5 build=$6 key src
+  key=$(key_of "$sha" "$version")
+  if stamp_ok "$name" "$out" "$key"; then
+    log "$name $version up to date"
+    return 0
+  fi
+  archive=$(checked_archive "$archive" "$sha")
+  log "building $name $version from $archive"
   src=$(unpack "$archive")
-  (cd "$src/provider" && GOFLAGS=-mod=mod go build -trimpath -buildvcs=false \
-    -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
-    -o "$PLUGIN.new" ./cmd/pulumi-resource-command)
-  mv -f "$PLUGIN.new" "$PLUGIN"
-  printf '%s\n' "$command_key" >"$STAMPS/command"
-fi
+  "$build" "$src" "$out.new"
+  mv -f "$out.new" "$out"
+  printf '%s\n' "$key" >"$STAMPS/$name"
+}
 
-# 2. The Node.js language host: its go.mod points into Pulumi's monorepo by
+# The command resource plugin builds as published (no replace directives).
+build_command_plugin() {
+  (cd "$1/provider" && GOFLAGS=-mod=mod go build -trimpath -buildvcs=false \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
+    -o "$2" ./cmd/pulumi-resource-command)
+}
+
+# The Node.js language host: its go.mod points into Pulumi's monorepo by
 # relative replace lines; the published pkg and sdk modules of the CLI's own
 # version stand in for them.
-language_key=$(key_of "$LANGUAGE_SHA256" "$LANGUAGE_VERSION")
-if stamp_ok language "$LANGUAGE_HOST" "$language_key"; then
-  log "pulumi-language-nodejs v$LANGUAGE_VERSION up to date"
-else
-  archive=$(checked_archive "$LANGUAGE_ARCHIVE" "$LANGUAGE_SHA256")
-  log "building pulumi-language-nodejs v$LANGUAGE_VERSION from $archive (cold: about 2.5 minutes)"
-  src=$(unpack "$archive")/sdk/nodejs/cmd/pulumi-language-nodejs
-  (cd "$src" &&
+build_language_host() {
+  (cd "$1/sdk/nodejs/cmd/pulumi-language-nodejs" &&
     go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
       -require "github.com/pulumi/pulumi/pkg/v3@v$LANGUAGE_VERSION" \
       -require "github.com/pulumi/pulumi/sdk/v3@v$LANGUAGE_VERSION" &&
     GOFLAGS=-mod=mod go build -trimpath -buildvcs=false \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGUAGE_VERSION" \
-      -o "$LANGUAGE_HOST.new" .)
-  mv -f "$LANGUAGE_HOST.new" "$LANGUAGE_HOST"
-  printf '%s\n' "$language_key" >"$STAMPS/language"
-fi
+      -o "$2" .)
+}
+
+# Cold, with the CLI's modules cached: about 3 minutes and 30 seconds.
+build_pinned pulumi-resource-command "$PLUGIN" "$COMMAND_ARCHIVE" "$COMMAND_SHA256" "$COMMAND_VERSION" build_command_plugin
+build_pinned pulumi-language-nodejs "$LANGUAGE_HOST" "$LANGUAGE_ARCHIVE" "$LANGUAGE_SHA256" "v$LANGUAGE_VERSION" build_language_host
 
 # 3. Register the plugin in the project's PULUMI_HOME (the language host is
 # found beside the CLI and needs no registration).
