@@ -1,4 +1,4 @@
-import { loadFleetInputs } from "../infra/inputs/fleet-inputs";
+import { loadFleetInputs, type FleetInputs } from "../infra/inputs/fleet-inputs";
 import { formatIssue, isError } from "../infra/inputs/issues";
 import { buildFleetPlan, FleetPlanError } from "../infra/plan/fleet-plan";
 import type { FleetPlan } from "../infra/plan";
@@ -22,15 +22,20 @@ export function planForCommand(
     for (const issue of errors) io.stderr(`${formatIssue(issue)}\n`);
     return undefined;
   }
+  const plan = planFromInputs(inputs, files, io);
+  return plan && { plan, files };
+}
+
+/** Builds the plan from validated inputs; a plan error is printed (file, line, field) and gives undefined. */
+export function planFromInputs(inputs: FleetInputs, files: ResolvedInputFiles, io: Pick<CommandIO, "stderr">): FleetPlan | undefined {
   try {
-    const plan = buildFleetPlan({
+    return buildFleetPlan({
       schools: inputs.schoolList.schools,
-      config: inputs.config,
+      config: inputs.config!,
       ledger: inputs.ledger.entries,
       files: { schools: files.schools.shownAs, ledger: files.ledger.shownAs },
       repairs: inputs.repairs.counts,
     });
-    return { plan, files };
   } catch (error) {
     if (!(error instanceof FleetPlanError)) throw error;
     for (const issue of error.issues) io.stderr(`${formatIssue(issue)}\n`);

@@ -1,7 +1,7 @@
-import { buildFleetPlan, FleetPlanError } from "../../infra/plan/fleet-plan";
 import { loadFleetInputs } from "../../infra/inputs/fleet-inputs";
 import { formatIssue, isError } from "../../infra/inputs/issues";
 import { INPUT_FLAGS, INPUT_USAGE, inputFiles, parseFlags, type Command } from "../cli";
+import { planFromInputs } from "../plan-inputs";
 
 /**
  * Checks school list, stack config and ledger together, the way CI and the
@@ -20,22 +20,12 @@ export const command: Command = {
       io.stderr(`${errors} error(s); nothing was changed\n`);
       return 1;
     }
-    try {
-      const plan = buildFleetPlan({
-        schools: inputs.schoolList.schools,
-        config: inputs.config,
-        ledger: inputs.ledger.entries,
-        files: { schools: files.schools.shownAs, ledger: files.ledger.shownAs },
-      });
-      io.stdout(
-        `ok: ${plan.sites.length} schools on ${plan.hosts.length} hosts, ` +
-          `${plan.hypervisors.length} hypervisors (${files.stackConfig.shownAs})\n`,
-      );
-      return 0;
-    } catch (error) {
-      if (!(error instanceof FleetPlanError)) throw error;
-      for (const issue of error.issues) io.stderr(`${formatIssue(issue)}\n`);
-      return 1;
-    }
+    const plan = planFromInputs(inputs, files, io);
+    if (!plan) return 1;
+    io.stdout(
+      `ok: ${plan.sites.length} schools on ${plan.hosts.length} hosts, ` +
+        `${plan.hypervisors.length} hypervisors (${files.stackConfig.shownAs})\n`,
+    );
+    return 0;
   },
 };
