@@ -58,12 +58,16 @@ lab_libvirtd_up() {
   lab_die "libvirtd did not answer on qemu:///system"
 }
 
+# Waits for the process itself, not its pid file: a daemon removes the file
+# before it has finished shutting down.
 lab_libvirtd_down() {
-  local f
+  local f pid
   for f in "$LAB_RUN/libvirtd.pid" "$LAB_RUN/virtlogd.pid"; do
     if _pid_alive "$f"; then
-      kill "$(cat "$f")"
-      for _ in $(seq 1 50); do _pid_alive "$f" || break; sleep 0.1; done
+      pid=$(cat "$f")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     fi
     rm -f "$f"
   done
