@@ -35,6 +35,9 @@ function run(command: string, args: readonly string[], input?: string, env: Reco
     const child = execFile(command, args, { cwd: repoRoot, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
     );
+    // A command that exits without reading its input (pgrep, say) closes the
+    // pipe first; that is not a failure of the command, whose exit code is checked.
+    child.stdin!.on("error", () => undefined);
     child.stdin!.end(input ?? "");
   });
 }
