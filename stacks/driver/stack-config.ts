@@ -57,6 +57,8 @@ function setSecretFromStdin(
       { cwd: cli.cwd, env: { ...process.env, ...cli.env } },
       (error, _stdout, stderr) => (error ? reject(new Error(`setting secret ${key} on ${stackName}: ${stderr.trim()}`)) : resolve()),
     );
+    // A child that fails before reading its input closes the pipe; its exit status reports that.
+    child.stdin!.on("error", () => undefined);
     child.stdin!.end(value);
   });
 }

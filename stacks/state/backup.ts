@@ -33,6 +33,8 @@ export async function runPulumi(
     let stderr = "";
     child.stdout?.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
+    // A child that fails before reading its input closes the pipe; its exit status reports that.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(opts.stdin);
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));

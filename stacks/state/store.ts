@@ -129,6 +129,8 @@ export function psql(conninfo: string, script: string, vars: Record<string, stri
         reject(new StoreError(`state database: ${stderr.trim().split("\n").pop() ?? error.message}`));
       } else resolve(stdout.trim());
     });
+    // A child that fails before reading its input closes the pipe; its exit status reports that.
+    child.stdin!.on("error", () => undefined);
     child.stdin!.end(script);
   });
 }
