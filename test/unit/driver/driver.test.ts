@@ -3,23 +3,7 @@ import { boundedAll, cellStackName, selectCells } from "../../../stacks/driver/c
 import { mergeOutputs } from "../../../stacks/driver/merge-outputs";
 import { applyEvent, cellError, formatProgress, progressEvent, type CellProgress } from "../../../stacks/driver/progress";
 import { formatSummary } from "../../../stacks/driver/run-cells";
-import type { FleetOutputs } from "../../../infra/outputs/schema";
-
-function cellOutputs(hv: string, ids: string[]): FleetOutputs {
-  const host = `${hv}-vm01`;
-  return {
-    domain: "moodle.schulen.example",
-    sites: Object.fromEntries(
-      ids.map((id) => [
-        id,
-        { schoolId: id, name: `Schule ${id}`, town: "Ulm", email: `p@${id}.example`, tier: "standard", host, fqdn: `${id}.moodle.schulen.example`, url: `http://${id}.moodle.schulen.example`, adminUser: "admin" },
-      ]),
-    ),
-    hosts: { [host]: { name: host, hypervisor: hv, address: "10.0.0.10", tier: "standard", vcpu: 8, memoryMiB: 32768, dataDiskGiB: 1000, siteSlots: 50, siteCount: ids.length } },
-    hypervisors: { [hv]: { name: hv, capacity: { vcpu: 96, memoryMiB: 491520 }, hostCount: 1 } },
-    adminPasswords: Object.fromEntries(ids.map((id) => [id, `pw-${id}`])),
-  };
-}
+import { cellOutputs } from "../support/builders";
 
 describe("cells", () => {
   it("names cell stacks <env>-<hypervisor>", () => {

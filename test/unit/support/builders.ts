@@ -2,6 +2,7 @@ import type { School } from "../../../schools/schema";
 import { parseFleetConfig } from "../../../infra/config/validate";
 import type { FleetConfig, FleetConfigInput } from "../../../infra/config/schema";
 import type { Ledger, LedgerEntry } from "../../../infra/inputs/ledger";
+import type { FleetOutputs } from "../../../infra/outputs/schema";
 
 export function hypervisor(name: string, octet: number, capacity = { vcpu: 32, memoryMiB: 131072 }) {
   return {
@@ -55,4 +56,21 @@ export function ledger(rows: [string, string][], file = "placement.csv"): Ledger
 
 export function schoolId(n: number): string {
   return String(n).padStart(8, "0");
+}
+
+/** One cell's stack outputs: one host on hypervisor `hv` holding the given schools. */
+export function cellOutputs(hv: string, ids: string[]): FleetOutputs {
+  const host = `${hv}-vm01`;
+  return {
+    domain: "moodle.schulen.example",
+    sites: Object.fromEntries(
+      ids.map((id) => [
+        id,
+        { schoolId: id, name: `Schule ${id}`, town: "Ulm", email: `p@${id}.example`, tier: "standard", host, fqdn: `${id}.moodle.schulen.example`, url: `http://${id}.moodle.schulen.example`, adminUser: "admin" },
+      ]),
+    ),
+    hosts: { [host]: { name: host, hypervisor: hv, address: "10.0.0.10", tier: "standard", vcpu: 8, memoryMiB: 32768, dataDiskGiB: 1000, siteSlots: 50, siteCount: ids.length } },
+    hypervisors: { [hv]: { name: hv, capacity: { vcpu: 96, memoryMiB: 491520 }, hostCount: 1 } },
+    adminPasswords: Object.fromEntries(ids.map((id) => [id, `pw-${id}`])),
+  };
 }

@@ -5,24 +5,9 @@ import { describe, expect, it } from "vitest";
 import { main, type CommandIO } from "../../../../stacks/cli";
 import { outputsCommand, type OutputsDeps } from "../../../../stacks/commands/outputs";
 import type { StackInfo } from "../../../../stacks/driver/env-stacks";
+import { cellOutputs } from "../../support/builders";
 
 const FIXTURES = path.resolve(__dirname, "../../../fixtures/fleet");
-
-function cellOutputs(hv: string, ids: string[]) {
-  const host = `${hv}-vm01`;
-  return {
-    domain: "moodle.schulen.example",
-    sites: Object.fromEntries(
-      ids.map((id) => [
-        id,
-        { schoolId: id, name: `Schule ${id}`, town: "Ulm", email: `p@${id}.example`, tier: "standard", host, fqdn: `${id}.moodle.schulen.example`, url: `https://${id}.moodle.schulen.example/`, adminUser: "admin" },
-      ]),
-    ),
-    hosts: { [host]: { name: host, hypervisor: hv, address: "10.0.0.10", tier: "standard", vcpu: 4, memoryMiB: 8192, dataDiskGiB: 60, siteSlots: 3, siteCount: ids.length } },
-    hypervisors: { [hv]: { name: hv, capacity: { vcpu: 16, memoryMiB: 65536 }, hostCount: 1 } },
-    adminPasswords: Object.fromEntries(ids.map((id) => [id, `pw-${id}`])),
-  };
-}
 
 function setup(stacks: StackInfo[], outputs: Record<string, Record<string, unknown> | Error>) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-outputs-"));
