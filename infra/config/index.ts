@@ -2,4 +2,4 @@ export * from "./schema";
 export { validateFleetConfig, parseFleetConfig, formatKeyPath, type ConfigResult, type ConfigSource, type Locator } from "./validate";
 export { loadStackConfig, parseStackConfig, secretCommand, secretWarnings, type StackConfigFile } from "./stack-file";
 export { configFromValues } from "./pulumi-values";
-export { sshPublicKeyFromPrivateKey } from "./ssh-key";
+export { sshPublicKeyFromPrivateKey, ed25519KeyPairFromSeed, type SshKeyPair } from "./ssh-key";

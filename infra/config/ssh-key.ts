@@ -1,4 +1,4 @@
-import { createPublicKey } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 
 /** SSH wire format: a length-prefixed byte string. */
 function sshString(data: Buffer | string): Buffer {
@@ -66,4 +66,57 @@ export function sshPublicKeyFromPrivateKey(privateKey: string): string {
     throw new Error(`unsupported SSH key type ${jwk.kty}${jwk.crv ? ` ${jwk.crv}` : ""}`);
   }
   return `${type} ${blob.toString("base64")}`;
+}
+
+/** An SSH key pair in the forms sshd and cloud-init read. */
+export interface SshKeyPair {
+  /** OpenSSH private key file ("openssh-key-v1"), unencrypted. */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA...`, without a comment: the form a pin compares. */
+  publicKey: string;
+}
+
+/** PKCS#8 DER of an ed25519 private key, up to the 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
+/**
+ * The ed25519 key pair of a 32-byte seed, with the private key encoded as
+ * OpenSSH writes it. The same seed always gives the same bytes (the check
+ * integers come from the seed instead of the random generator), so a host's
+ * cloud-init user-data does not change from one run to the next.
+ */
+export function ed25519KeyPairFromSeed(seed: Buffer, comment = ""): SshKeyPair {
+  if (seed.length !== 32) throw new Error(`an ed25519 seed is 32 bytes, got ${seed.length}`);
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  const jwk = createPublicKey(privateKey).export({ format: "jwk" });
+  const publicRaw = Buffer.from(jwk.x ?? "", "base64url");
+  const type = "ssh-ed25519";
+  const publicBlob = Buffer.concat([sshString(type), sshString(publicRaw)]);
+  const check = createHash("sha256").update("openssh-key-v1 checkint").update(seed).digest().subarray(0, 4);
+  const keys = Buffer.concat([
+    check,
+    check,
+    sshString(type),
+    sshString(publicRaw),
+    // OpenSSH keeps the seed followed by the public key.
+    sshString(Buffer.concat([seed, publicRaw])),
+    sshString(comment),
+  ]);
+  // Unencrypted keys are padded to the cipher block size of "none", 8, with 1, 2, 3, ...
+  const padLength = (8 - (keys.length % 8)) % 8;
+  const padding = Buffer.from(Array.from({ length: padLength }, (_, k) => k + 1));
+  const blob = Buffer.concat([
+    Buffer.from("openssh-key-v1\0", "latin1"),
+    sshString("none"),
+    sshString("none"),
+    sshString(""),
+    Buffer.from([0, 0, 0, 1]),
+    sshString(publicBlob),
+    sshString(Buffer.concat([keys, padding])),
+  ]);
+  const body = blob.toString("base64").match(/.{1,70}/g)!.join("\n");
+  return {
+    privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    publicKey: `${type} ${publicBlob.toString("base64")}`,
+  };
 }
