@@ -10,6 +10,8 @@ import {
   cloudInitUserData,
   type HostScriptInput,
 } from "../../../infra/scripts";
+import { HOST_KEY_FILE, hostKeyOfUserData } from "../../../infra/scripts/cloudinit";
+import { ed25519KeyPairFromSeed } from "../../../infra/config/ssh-key";
 
 // cloud-init reads its YAML with PyYAML (YAML 1.1); check with it when present.
 const hasPyYaml = spawnSync("python3", ["-c", "import yaml"]).status === 0;
@@ -105,6 +107,49 @@ describe("cloudInitUserData", () => {
     expect(() => cloudInitUserData(host({ sshPublicKey: "not a key" }))).toThrow(ScriptInputError);
     expect(() => cloudInitUserData(host({ hostName: "a\nb" }))).toThrow(ScriptInputError);
     expect(() => cloudInitUserData(host({ timezone: "Europe/Berlin\nruncmd: [x]" }))).toThrow(ScriptInputError);
+  });
+});
+
+describe("cloudInitUserData with a host key", () => {
+  const hostKey = ed25519KeyPairFromSeed(Buffer.alloc(32, 7), "moodle-vm-0001");
+
+  it("installs that key as the only host key, the image's own keys deleted", () => {
+    const text = cloudInitUserData(host(), hostKey);
+    const doc = parseAll(text) as Record<string, any>;
+    expect(doc.ssh_keys).toEqual({ ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey });
+    expect(doc.ssh_deletekeys).toBe(true);
+    expect(doc.ssh_genkeytypes).toEqual([]);
+    expect(doc.write_files[0].content).toMatch(new RegExp(`^HostKey ${HOST_KEY_FILE}$`, "m"));
+    expect(doc.write_files[0].content.match(/^HostKey /gm)).toHaveLength(1);
+  });
+
+  it("reads the key back from the user-data, and nothing from a seed written without one", () => {
+    expect(hostKeyOfUserData(cloudInitUserData(host(), hostKey))).toBe(hostKey.publicKey);
+    expect(hostKeyOfUserData(cloudInitUserData(host()))).toBeUndefined();
+    expect(hostKeyOfUserData("")).toBeUndefined();
+    expect(hostKeyOfUserData("#cloud-config\n: [")).toBeUndefined();
+    expect(hostKeyOfUserData('#cloud-config\nssh_keys: {ed25519_public: "ssh-ed25519 AAAA\\nruncmd"}')).toBeUndefined();
+  });
+
+  it("leaves a user-data without a key as it was", () => {
+    const doc = parseAll(cloudInitUserData(host())) as Record<string, any>;
+    for (const key of ["ssh_keys", "ssh_deletekeys", "ssh_genkeytypes"]) expect(doc).not.toHaveProperty(key);
+    expect(doc.write_files[0].content).not.toMatch(/HostKey/);
+  });
+
+  it("refuses a key that is not one OpenSSH ed25519 key, without quoting the private key", () => {
+    const bad = `${hostKey.privateKey}ssh_pwauth: true\n`;
+    const error = (() => {
+      try {
+        cloudInitUserData(host(), { ...hostKey, privateKey: bad });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ScriptInputError);
+    expect(error!.message).not.toContain("OPENSSH");
+    expect(() => cloudInitUserData(host(), { ...hostKey, publicKey: `${hostKey.publicKey} comment` })).toThrow(ScriptInputError);
+    expect(() => cloudInitUserData(host(), { ...hostKey, publicKey: TRICKY_KEY })).toThrow(ScriptInputError);
   });
 });
 
