@@ -89,9 +89,9 @@ export const LOCAL: LockEnvironment = {
  * Takes the fleet lock of every stack, or none: when any stack is locked
  * (by another fleet run, or by a Pulumi operation), the locks taken so far
  * are released and the outcome names each locked stack and its holder.
- * A fleet lock left by a process of this host that no longer runs is stale
- * and taken over; one from another host is reported, since only its owner
- * can tell whether that run still goes on.
+ * A fleet or Pulumi lock left by a process of this host that no longer runs
+ * is stale and taken over; one from another host is reported, since only
+ * its owner can tell whether that run still goes on.
  */
 export async function lockStacks(
   store: StateStore,
@@ -117,8 +117,20 @@ export async function lockStacks(
   };
   try {
     for (const stack of [...stacks].sort()) {
-      const pulumiLocks = await store.list(pulumiLockPrefix(stack));
-      for (const l of pulumiLocks) locked.push({ stack, by: "pulumi", holder: parseHolder(l.data), key: l.key });
+      const pulumiLocks: typeof locked = [];
+      for (const l of await store.list(pulumiLockPrefix(stack))) {
+        const holder = parseHolder(l.data);
+        if (holder && holder.hostname === local.hostname && !local.alive(holder.pid)) {
+          // Pulumi's lock outlives a killed CLI; on this host a dead pid
+          // proves the operation is over, and what it left half done is
+          // pending operations in the state, which the driver resolves next.
+          await store.removeIf(l.key, l.data);
+          notes.push(`stack ${stack}: removed the lock of an interrupted Pulumi operation ${describeHolder(holder)}`);
+          continue;
+        }
+        pulumiLocks.push({ stack, by: "pulumi", holder, key: l.key });
+      }
+      locked.push(...pulumiLocks);
       if (pulumiLocks.length > 0) continue;
 
       const key = fleetLockKey(stack);
@@ -175,7 +187,9 @@ export function lockedMessage(locked: readonly LockedStack[], env?: string): str
       : `--stacks ${byFleet.join(",")}`;
     hints.push(`If its process is gone for good (check on its host), remove the lock with \`fleet state unlock ${which}\`.`);
   }
-  if (locked.some((l) => l.by === "pulumi")) hints.push("A Pulumi lock whose process is gone goes with `pulumi cancel -s <stack>`.");
+  if (locked.some((l) => l.by === "pulumi")) {
+    hints.push("A Pulumi lock of this host whose process is gone is removed by the next run; one of another host goes with `pulumi cancel -s <stack>` once its process is gone.");
+  }
   return [...lines, ...hints].join("\n");
 }
 

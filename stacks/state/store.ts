@@ -33,6 +33,12 @@ export function openStateStore(url: string, env: NodeJS.ProcessEnv = process.env
   return undefined;
 }
 
+/**
+ * The file backend keeps each object's metadata in a sidecar `<key>.attrs`:
+ * not an object of its own, and gone with the object.
+ */
+const ATTRS = ".attrs";
+
 function fileStore(backend: Extract<Backend, { kind: "file" }>): StateStore {
   const full = (key: string) => path.join(backend.dir, ...key.split("/"));
   return {
@@ -45,7 +51,7 @@ function fileStore(backend: Extract<Backend, { kind: "file" }>): StateStore {
         for (const e of fs.readdirSync(d, { withFileTypes: true })) {
           const p = path.join(d, e.name);
           if (e.isDirectory()) walk(p);
-          else {
+          else if (!e.name.endsWith(ATTRS)) {
             const key = path.relative(backend.dir, p).split(path.sep).join("/");
             if (key.startsWith(prefix)) out.push({ key, data: fs.readFileSync(p, "utf8") });
           }
@@ -68,7 +74,10 @@ function fileStore(backend: Extract<Backend, { kind: "file" }>): StateStore {
     },
     async removeIf(key, data) {
       const file = full(key);
-      if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === data) fs.rmSync(file);
+      if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === data) {
+        fs.rmSync(file);
+        fs.rmSync(file + ATTRS, { force: true });
+      }
     },
   };
 }

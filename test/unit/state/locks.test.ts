@@ -58,6 +58,27 @@ describe("fleet run locks on the file backend", () => {
     if (!r.ok) expect(r.message).toMatch(/prod-hv01 is locked by a Pulumi operation: by carol@ops3 \(pid 77\)[\s\S]*pulumi cancel/);
   });
 
+  it("removes a Pulumi lock of this host whose CLI was killed, with its sidecar, and reports one whose CLI still runs", async () => {
+    const d = dir();
+    const store = openStateStore(`file://${d}`)!;
+    const lockFile = path.join(d, ...pulumiLockPrefix("prod-hv01").split("/"), "e5b6.json");
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    const holder = JSON.stringify({ pid: 10981, username: "alice", hostname: "ops1", timestamp: "2026-11-27T17:45:30Z" });
+    fs.writeFileSync(lockFile, holder);
+    // The file backend's metadata sidecar: never a lock of its own.
+    fs.writeFileSync(`${lockFile}.attrs`, '{"user.cache_control":""}');
+    const running = await lockStacks(store, ["prod-hv01"], "fleet up", { local: env({ alive: () => true }) });
+    expect(running.ok).toBe(false);
+    if (!running.ok) expect(running.locked).toHaveLength(1);
+    expect(fs.existsSync(lockFile)).toBe(true);
+
+    const afterKill = await lockStacks(store, ["prod-hv01"], "fleet up", { local: env({ alive: (pid) => pid !== 10981 }) });
+    expect(afterKill.ok).toBe(true);
+    if (afterKill.ok) expect(afterKill.notes).toEqual([expect.stringMatching(/prod-hv01: removed the lock of an interrupted Pulumi operation by alice@ops1 \(pid 10981\)/)]);
+    expect(fs.existsSync(lockFile)).toBe(false);
+    expect(fs.existsSync(`${lockFile}.attrs`)).toBe(false);
+  });
+
   it("unlock removes whatever fleet lock is held", async () => {
     const store = openStateStore(`file://${dir()}`)!;
     await lockStacks(store, ["prod-hv01"], "fleet up", { local: env() });
