@@ -30,11 +30,14 @@ export interface FleetOverrides {
   baseImageSource?: string;
   /** Replaces the standard tier's size (VMs that never boot an OS can be tiny). */
   tier?: { vcpu: number; memoryMiB: number; diskGiBPerSite: number; rootDiskGiB: number };
+  /** Fewer sites per host than the standard 50, for small fleets that still span several hosts. */
+  sitesPerHost?: number;
 }
 
 export function generateFleet(dir: string, schools: number, overrides: FleetOverrides = {}): GeneratedFleet {
   fs.mkdirSync(dir, { recursive: true });
-  const hypervisorCount = Math.ceil(schools / (SITES_PER_HOST * HOSTS_PER_HYPERVISOR));
+  const sitesPerHost = overrides.sitesPerHost ?? SITES_PER_HOST;
+  const hypervisorCount = Math.ceil(schools / (sitesPerHost * HOSTS_PER_HYPERVISOR));
   const hypervisors = Array.from({ length: hypervisorCount }, (_, k) => `hv${String(k + 1).padStart(2, "0")}`);
   const config = {
     "moodle-fleet:domain": "moodle.bench.example",
@@ -61,7 +64,7 @@ export function generateFleet(dir: string, schools: number, overrides: FleetOver
         diskGiBPerSite: 20,
         rootDiskGiB: 20,
         ...overrides.tier,
-        sitesPerHost: SITES_PER_HOST,
+        sitesPerHost,
         phpWorkers: 8,
       },
     },

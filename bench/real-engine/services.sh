@@ -12,11 +12,13 @@
 #     /var/lib/libvirt, /var/log/libvirt are bench directories), whose VMs'
 #     NICs attach to the bridge br0 of this namespace.
 #
-#   bench/real-engine/services.sh up|down|env
+#   bench/real-engine/services.sh up|down|uri
 # `up` writes the secrets (SSH key, TSIG key) 0600 into $BENCH_DIR/secrets.
+# BENCH_NS and BENCH_DIR let the fault tests run their own copy beside the
+# benchmark's.
 set -euo pipefail
 
-NS=moodle-bench
+NS=${BENCH_NS:-moodle-bench}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/moodle-bench}
 ZONE=moodle.bench.example
 KEY_NAME=bench-key
