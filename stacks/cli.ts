@@ -33,14 +33,35 @@ export interface Command {
 // One command-line grammar for every fleet command (tools/common/cli.ts).
 export { UsageError };
 
-export type FlagSpec = Record<string, "boolean" | "string">;
-export type Flags<S extends FlagSpec> = { [K in keyof S]?: S[K] extends "boolean" ? boolean : string };
+/** "strings": a flag that may be given more than once (`--allow-move A --allow-move B`), read as a list. */
+export type FlagSpec = Record<string, "boolean" | "string" | "strings">;
+export type Flags<S extends FlagSpec> = { [K in keyof S]?: S[K] extends "boolean" ? boolean : S[K] extends "strings" ? string[] : string };
 
-/** Parses `--name value`, `--name=value` and boolean `--name`; nothing positional. */
+/** Parses `--name value`, `--name=value`, boolean `--name` and repeatable `--name value`; nothing positional. */
 export function parseFlags<S extends FlagSpec>(args: readonly string[], spec: S): Flags<S> {
-  const { flags, positional } = parseArgs(args, spec);
+  // Repeatable flags are taken out first; the shared grammar refuses a flag given twice.
+  const lists: Record<string, string[]> = {};
+  const rest: string[] = [];
+  for (let k = 0; k < args.length; k += 1) {
+    if (args[k] === "--") {
+      rest.push(...args.slice(k));
+      break;
+    }
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(args[k]);
+    if (!m || spec[m[1]] !== "strings") {
+      rest.push(args[k]);
+      continue;
+    }
+    const [, name, inline] = m;
+    const value = inline ?? args[k + 1];
+    if (inline === undefined) k += 1;
+    if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
+    lists[name] = [...(lists[name] ?? []), value];
+  }
+  const single = Object.fromEntries(Object.entries(spec).filter(([, kind]) => kind !== "strings")) as Record<string, "boolean" | "string">;
+  const { flags, positional } = parseArgs(rest, single);
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
-  return flags as Flags<S>;
+  return { ...flags, ...lists } as Flags<S>;
 }
 
 /** Resolves a path given on the command line, or a default under the repo root. */

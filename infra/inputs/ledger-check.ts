@@ -7,6 +7,15 @@ import type { LedgerEntry } from "./ledger";
 
 export const PLAN_COMMAND = "npx fleet plan --write";
 
+/**
+ * What re-placing a deployed school does, for the hints that suggest it: the
+ * driver sees the new host in the ledger as a move (stacks/driver/moves.ts).
+ */
+export const MOVE_NOTE =
+  "careful: a deployed school placed on another host is a move: `fleet preview` lists it as MOVE (data loss), " +
+  "and `fleet up` applies it only with `--allow-move <school id>`; the site starts empty on its new host, " +
+  "and the old site is archived on its old host and removed there";
+
 /** What the ledger is checked against. */
 export interface LedgerContext {
   config: FleetConfig;
@@ -82,7 +91,8 @@ export function checkLedger(entries: readonly LedgerEntry[], file: string, ctx: 
           "host",
           "unknown-hypervisor",
           `host ${host} is on hypervisor "${name?.hypervisor ?? host}", which the stack config does not define (${rows.length} school${rows.length === 1 ? "" : "s"}${linesOf(rows)})`,
-          "add the hypervisor back to the config, or delete these rows and re-plan (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand)",
+          "add the hypervisor back to the config: its stack still holds these sites. To retire it, keep it configured, " +
+            `place its schools on other hosts in this ledger and apply with \`fleet up\` (${MOVE_NOTE}), then remove it`,
         ),
       );
       continue;
@@ -113,7 +123,7 @@ export function checkLedger(entries: readonly LedgerEntry[], file: string, ctx: 
           "school_id",
           "mixed-tiers",
           `host ${host} holds schools of different tiers: ${parts.join(" and ")}`,
-          `delete the rows of the schools whose tier changed and run \`${PLAN_COMMAND}\` (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand)`,
+          `delete the rows of the schools whose tier changed and run \`${PLAN_COMMAND}\` (${MOVE_NOTE})`,
         ),
       );
       continue;
@@ -126,7 +136,7 @@ export function checkLedger(entries: readonly LedgerEntry[], file: string, ctx: 
           "host",
           "over-capacity",
           `host over capacity: ${host} has ${rows.length} sites, tier ${tiers[0]} allows ${tier.sitesPerHost}`,
-          "raise the tier's sitesPerHost, or delete the excess rows and re-plan (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand)",
+          `raise the tier's sitesPerHost, or delete the excess rows and re-plan (${MOVE_NOTE})`,
         ),
       );
   }

@@ -28,6 +28,8 @@ export interface CellJob {
   envVars: Record<string, string>;
   workDir: string;
   continueOnError: boolean;
+  /** URNs `up` replaces: the installs of sites moved to another host of this cell. */
+  replace?: string[];
 }
 
 export type WorkerMessage =
@@ -55,8 +57,23 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
   switch (job.operation) {
     case "preview":
       return (await stack.preview(common)).changeSummary;
-    case "up":
-      return (await stack.up({ ...common, continueOnError: job.continueOnError })).summary.resourceChanges ?? {};
+    case "up": {
+      // A site moved to another host of the cell: its install's `connection`
+      // changed, which pulumi-command 1.2.1 takes as an in-place update (the
+      // empty site would be installed on the new host and the old one left
+      // running). Replacing the install instead runs, per
+      // provider/pkg/provider/remote/commandController.go in pulumi-command
+      // 1.2.1: Command.Create with the new inputs (`CommandOutputs{CommandInputs:
+      // req.Inputs}`, so the new connection and the install script), then
+      // Command.Delete with `req.State`, the old state's inputs: the old
+      // connection and the old delete script, which archives the old site on
+      // its old host before removing it (CommandOutputs.run dials
+      // `c.Connection`, commandOutputs.go). Create runs first: the install has
+      // no deleteBeforeReplace, so the old site is archived only once the new
+      // one exists.
+      const replace = job.replace && job.replace.length > 0 ? { replace: job.replace } : {};
+      return (await stack.up({ ...common, ...replace, continueOnError: job.continueOnError })).summary.resourceChanges ?? {};
+    }
     case "refresh":
       return (await stack.refresh(common)).summary.resourceChanges ?? {};
     case "destroy":

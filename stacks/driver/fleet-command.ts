@@ -12,6 +12,8 @@ import { writeFileAtomic } from "../../tools/common/files";
 import { knownEnvs, listProjectStacks, sortEnvStacks, strayMessage, type StackInfo } from "./env-stacks";
 import { checkDeletions, confirmDestroy, deletionRefusal, parseAllowDelete } from "./guards";
 import { formatPreviewMarkdown, PREVIEW_EXIT, previewExitCode } from "./preview-summary";
+import { readCellOutputs, readStackOutputs } from "./deployed";
+import { checkMoves, deployedSites, detectMoves, isCrossCell, moveLine, moveRefusal, parseAllowMove, plannedSites, replaceTargets, type Move } from "./moves";
 import { checkBackendUrl } from "../state/backend";
 import { lockEnvCells } from "../state/run-lock";
 
@@ -20,10 +22,10 @@ export const DRIVER_FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", pa
 /** Flags only one operation takes. */
 const OPERATION_FLAGS = {
   preview: { "summary-md": "string" },
-  up: { "allow-delete": "string" },
+  up: { "allow-delete": "string", "allow-move": "strings" },
   refresh: {},
   destroy: { "yes-destroy": "string" },
-} as const satisfies Record<Operation, Record<string, "string" | "boolean">>;
+} as const satisfies Record<Operation, Record<string, "string" | "strings" | "boolean">>;
 
 const COMMON_USAGE = "--env NAME [--cells hv01,hv02] [--parallel N] [--schools FILE] [--ledger FILE] [--secrets-dir DIR]";
 
@@ -31,14 +33,18 @@ const OPERATION_USAGE: Record<Operation, string> = {
   preview: [
     `${COMMON_USAGE} [--summary-md FILE]`,
     "  --summary-md  also write a Markdown summary for a merge request: counts per cell, every",
-    "                resource deleted or replaced by school, data-holding ones marked DATA LOSS",
+    "                resource deleted or replaced by school, data-holding ones marked DATA LOSS,",
+    "                and every site moved to another host (counted as data loss)",
     `  exit: ${PREVIEW_EXIT.noChanges} no changes, ${PREVIEW_EXIT.changes} changes without data loss, ${PREVIEW_EXIT.dataLoss} changes that lose data,`,
     `        ${PREVIEW_EXIT.failed} a cell failed or the inputs are invalid, ${PREVIEW_EXIT.usage} bad usage`,
   ].join("\n"),
   up: [
-    `${COMMON_USAGE} [--allow-delete N]`,
+    `${COMMON_USAGE} [--allow-delete N] [--allow-move SCHOOL_ID ...]`,
     "  Previews every cell first and refuses a plan that deletes or replaces sites (or data",
-    "  volumes, pools) unless --allow-delete N covers their number.",
+    "  volumes, pools) unless --allow-delete N covers their number, and a plan that moves a",
+    "  site to another host (ledger edited) unless each moved school is named with",
+    "  --allow-move (repeatable). A moved site starts empty on its new host; the old site is",
+    "  archived on its old host and removed there. Moves do not count toward --allow-delete.",
   ].join("\n"),
   refresh: COMMON_USAGE,
   destroy: [
@@ -59,6 +65,8 @@ export interface DriverDeps {
   progress: DriverOptions["out"];
   /** Takes the fleet lock of the cells' stacks for a run (stacks/state/locks.ts); default lockEnvCells. */
   lockCells?: typeof lockEnvCells;
+  /** The outputs of one cell stack, where the deployed sites and their hosts are read (for moves). */
+  readOutputs?: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, unknown>>;
 }
 
 const DEFAULT_DEPS: DriverDeps = {
@@ -68,6 +76,7 @@ const DEFAULT_DEPS: DriverDeps = {
   knownEnvs: () => knownEnvs(),
   progress: process.stderr,
   lockCells: lockEnvCells,
+  readOutputs: readStackOutputs,
 };
 
 /**
@@ -110,11 +119,17 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
     summary,
     usage: OPERATION_USAGE[operation],
     async run(args: string[], io: CommandIO): Promise<number> {
-      const flags = parseFlags(args, spec) as Flags<typeof DRIVER_FLAGS> & { "summary-md"?: string; "allow-delete"?: string; "yes-destroy"?: string };
+      const flags = parseFlags(args, spec) as Flags<typeof DRIVER_FLAGS> & {
+        "summary-md"?: string;
+        "allow-delete"?: string;
+        "allow-move"?: string[];
+        "yes-destroy"?: string;
+      };
       const env = requireEnv(flags.env);
       const parallel = Number(flags.parallel ?? "2");
       if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError("--parallel must be a positive integer");
       const allowDelete = parseAllowDelete(flags["allow-delete"]);
+      const allowMove = parseAllowMove(flags["allow-move"]);
       const summaryMd = flags["summary-md"] === undefined ? undefined : path.resolve(io.cwd, flags["summary-md"]);
       const planned = planForCommand(flags, env, io);
       if (!planned) return 1;
@@ -146,7 +161,21 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
       for (const note of lock?.ok ? lock.notes : []) io.stderr(`fleet ${operation}: note: ${note}\n`);
       const release = lock?.ok ? lock.held.release : async () => undefined;
 
-      const run = (op: Operation) =>
+      // Moves are found from what the stacks deployed, before anything runs:
+      // the engine itself sees a move only as an update of the install's connection.
+      let moves: Move[] = [];
+      if (operation === "preview" || operation === "up") {
+        try {
+          const outputs = await readCellOutputs(sorted.cells, d.readOutputs ?? readStackOutputs, envVars, parallel);
+          moves = detectMoves(plannedSites(plan), deployedSites(outputs));
+        } catch (error) {
+          io.stderr(`fleet ${operation}: ${error instanceof Error ? error.message : String(error)}; nothing was changed\n`);
+          await release();
+          return 1;
+        }
+      }
+
+      const run = (op: Operation, replace?: Record<string, string[]>) =>
         d.runCells({
           env,
           cells,
@@ -161,8 +190,10 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
           envVars,
           secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),
           out: d.progress,
+          replace,
         });
 
+      let replace: Record<string, string[]> = {};
       if (operation === "up") {
         // The engine can change its mind between this preview and the update
         // only if the stacks change in between; the driver is their one writer.
@@ -173,30 +204,71 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
           await release();
           return 1;
         }
-        const check = checkDeletions(preview.map(cellPreview), allowDelete);
-        if (!check.allowed) {
-          io.stderr(deletionRefusal(env, check, allowDelete));
+        const previews = preview.map(cellPreview);
+        const moveCheck = checkMoves(moves, allowMove, cells);
+        // A move across cells shows as the old cell deleting the site: consented by
+        // --allow-move, it is not counted again against --allow-delete.
+        const check = checkDeletions(previews, allowDelete, new Set(moves.map((m) => m.school)));
+        if (!moveCheck.allowed) io.stderr(moveRefusal(env, moveCheck));
+        if (!check.allowed) io.stderr(deletionRefusal(env, check, allowDelete));
+        if (!moveCheck.allowed || !check.allowed) {
+          await release();
+          return 1;
+        }
+        try {
+          replace = replaceTargets(moves, previews);
+        } catch (error) {
+          io.stderr(`fleet up: ${error instanceof Error ? error.message : String(error)}. Nothing was changed.\n`);
           await release();
           return 1;
         }
         if (check.count > 0) io.stderr(`fleet up: ${check.count} deletion(s) allowed by --allow-delete ${allowDelete}\n`);
+        for (const m of moves) io.stderr(`fleet up: allowed by --allow-move ${m.school}: ${moveLine(m)}\n`);
       }
 
       // A lock left by a crash is taken over by the next run on this host (its pid is gone).
-      const results = await run(operation).finally(release);
+      const results = await run(operation, replace).finally(release);
       io.stdout(`${formatSummary(results)}\n`);
+      if (operation === "up") for (const warning of unfinishedMoves(env, moves, replace, results)) io.stderr(`fleet up: warning: ${warning}\n`);
       if (operation !== "preview") return results.every((r) => r.ok) ? 0 : 1;
+      for (const m of moves) io.stdout(`${moveLine(m)}\n`);
 
       const previews = results.map(cellPreview);
       if (summaryMd) {
-        writeFileAtomic(summaryMd, formatPreviewMarkdown(env, previews), 0o644);
+        writeFileAtomic(summaryMd, formatPreviewMarkdown(env, previews, moves), 0o644);
         io.stderr(`wrote ${path.relative(io.cwd, summaryMd) || summaryMd}\n`);
       }
-      return previewExitCode(previews);
+      return previewExitCode(previews, moves);
     },
   };
 }
 
 function cellPreview(r: CellResult) {
   return { cell: r.cell, ok: r.ok, error: r.error, steps: r.steps ?? [] };
+}
+
+/**
+ * Moves whose replace the engine did not report done: their cell failed or
+ * showed no replace of the install. The stack's outputs are written early in
+ * an update, so they may already name the new host while the install still
+ * runs on the old one; the operator must learn it here, not from a later
+ * preview that no longer sees the move.
+ */
+export function unfinishedMoves(env: string, moves: readonly Move[], replace: Record<string, string[]>, results: readonly CellResult[]): string[] {
+  const out: string[] = [];
+  for (const m of moves) {
+    const cells = isCrossCell(m) ? [m.from.cell, m.to.cell] : [m.to.cell];
+    const failed = results.filter((r) => cells.includes(r.cell) && !r.ok).map((r) => r.cell);
+    const replaced =
+      isCrossCell(m) ||
+      (replace[m.to.cell] ?? []).every((urn) => !urn.endsWith(`::${m.school}-install`) || results.some((r) => r.cell === m.to.cell && r.steps?.some((s) => s.urn === urn && s.kind === "replace")));
+    if (failed.length === 0 && replaced) continue;
+    out.push(
+      `the move of ${m.school} from ${m.from.host} to ${m.to.host} may not have completed` +
+        `${failed.length > 0 ? ` (cell ${failed.join(", ")} failed)` : ""}. ` +
+        `Check its install on both hosts and rerun \`fleet up --env ${env} --allow-move ${m.school}\` before any other change; ` +
+        `if \`fleet preview\` no longer lists the move, the old site on ${m.from.host} may still run and must be archived by hand.`,
+    );
+  }
+  return out;
 }

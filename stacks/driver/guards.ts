@@ -13,18 +13,21 @@ export interface DeletionCheck {
 }
 
 /**
- * Decides whether `up` may apply a plan. A school leaves the plan when it
+ * Decides whether `up` may apply a plan. The steps of `moved` schools (sites
+ * moved to another host, stacks/driver/moves.ts) are left out: a move across
+ * cells deletes the site in its old cell, and `--allow-move` consents to it. A school leaves the plan when it
  * leaves the school list, so an import from a partial sheet would silently
  * delete every missing school's site; a data volume or pool replaced takes
  * all sites of a host with it. Either needs `--allow-delete N` with N at
  * least the number of such sites and resources.
  */
-export function checkDeletions(cells: readonly CellPreview[], allowDelete: number): DeletionCheck {
+export function checkDeletions(cells: readonly CellPreview[], allowDelete: number, moved: ReadonlySet<string> = new Set()): DeletionCheck {
   const sites = new Map<string, string>();
   const other: DeletionCheck["other"] = [];
   for (const c of cells) {
     const siteGone = c.steps.filter((s) => s.type === SITE_TYPE && s.kind === "delete");
     for (const s of [...siteGone, ...dataLossSteps(c.steps)]) {
+      if (s.school !== undefined && moved.has(s.school)) continue;
       if (s.school !== undefined) sites.set(s.school, c.cell);
       else other.push({ name: s.name, label: s.label, kind: s.kind, cell: c.cell });
     }

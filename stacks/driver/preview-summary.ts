@@ -1,4 +1,5 @@
 import { countSteps, dataLossSteps, destructiveSteps, type PlannedStep, type StepCounts } from "./steps";
+import { moveLine, type Move } from "./moves";
 
 /** What a preview of the cells amounts to, for people and for a review pipeline. */
 export interface CellPreview {
@@ -21,10 +22,14 @@ export const PREVIEW_EXIT = {
   dataLoss: 4,
 } as const;
 
-export function previewExitCode(cells: readonly CellPreview[]): number {
+/**
+ * A move counts as data loss although the engine shows, within a cell, only
+ * updates: the new site starts empty and the old one is archived and removed.
+ */
+export function previewExitCode(cells: readonly CellPreview[], moves: readonly Move[] = []): number {
   if (cells.some((c) => !c.ok)) return PREVIEW_EXIT.failed;
   const steps = cells.flatMap((c) => c.steps);
-  if (dataLossSteps(steps).length > 0) return PREVIEW_EXIT.dataLoss;
+  if (dataLossSteps(steps).length > 0 || moves.length > 0) return PREVIEW_EXIT.dataLoss;
   return steps.length > 0 ? PREVIEW_EXIT.changes : PREVIEW_EXIT.noChanges;
 }
 
@@ -48,28 +53,45 @@ function countRow(label: string, counts: StepCounts, note: string): string {
  * resource that would be deleted or replaced, grouped by school, with the
  * ones that hold data marked. Pure: the same previews give the same text.
  */
-export function formatPreviewMarkdown(env: string, cells: readonly CellPreview[]): string {
+export function formatPreviewMarkdown(env: string, cells: readonly CellPreview[], moves: readonly Move[] = []): string {
   const all = cells.flatMap((c) => c.steps);
   const loss = dataLossSteps(all);
   const failed = cells.filter((c) => !c.ok);
   const destructive = cells.flatMap((c) => destructiveSteps(c.steps).map((step) => ({ cell: c.cell, step })));
 
+  const movedSchools = [...new Set(moves.map((m) => m.school))];
+  const moveNote = movedSchools.length > 0 ? `${movedSchools.length} site(s) moved to another host (each starts empty there)` : "";
   const verdict =
     failed.length > 0
       ? `**Preview failed** in ${failed.length} of ${cells.length} cell(s); the lists below are incomplete.`
-      : loss.length > 0
-        ? `**DATA LOSS**: ${loss.length} data-holding resource(s) would be deleted or replaced` +
-          `${lossSchools(loss).length > 0 ? `, sites of ${lossSchools(loss).length} school(s)` : ""}. Approve only if that is intended.`
+      : loss.length > 0 || moves.length > 0
+        ? `**DATA LOSS**: ` +
+          [
+            loss.length > 0
+              ? `${loss.length} data-holding resource(s) would be deleted or replaced` +
+                `${lossSchools(loss).length > 0 ? `, sites of ${lossSchools(loss).length} school(s)` : ""}`
+              : "",
+            moveNote,
+          ]
+            .filter((p) => p !== "")
+            .join("; ") +
+          `. Approve only if that is intended${moves.length > 0 ? `; \`fleet up\` needs ${movedSchools.map((s) => `--allow-move ${s}`).join(" ")}` : ""}.`
         : all.length === 0
           ? "No changes."
           : "Changes, no data loss.";
 
   const lines = [`### fleet preview ${code(env)}`, "", verdict, "", `| cell | ${KINDS.join(" | ")} | |`, `|---|${KINDS.map(() => "--:").join("|")}|---|`];
   for (const c of cells) {
-    const note = !c.ok ? `**failed**: ${cellText(c.error ?? "")}` : dataLossSteps(c.steps).length > 0 ? "**data loss**" : "";
+    const movesHere = moves.some((m) => m.from.cell === c.cell || m.to.cell === c.cell);
+    const note = !c.ok ? `**failed**: ${cellText(c.error ?? "")}` : dataLossSteps(c.steps).length > 0 || movesHere ? "**data loss**" : "";
     lines.push(countRow(cellText(c.cell), countSteps(c.steps), note));
   }
   if (cells.length > 1) lines.push(countRow("**total**", countSteps(all), ""));
+
+  if (moves.length > 0) {
+    lines.push("", `#### Moved to another host (${moves.length}) **DATA LOSS**`, "");
+    for (const m of moves) lines.push(`- ${cellText(moveLine(m))}`);
+  }
 
   if (destructive.length > 0) {
     lines.push("", `#### Deleted or replaced (${destructive.length})`);
@@ -83,7 +105,9 @@ export function formatPreviewMarkdown(env: string, cells: readonly CellPreview[]
     for (const key of keys) {
       const rows = groups.get(key)!;
       const cellsOf = [...new Set(rows.map((r) => r.cell))].join(", ");
-      lines.push("", key === "" ? `**Hosts and hypervisors** (${cellText(cellsOf)})` : `**School ${cellText(key)}** (${cellText(cellsOf)})`, "");
+      const moved = moves.find((m) => m.school === key);
+      const movedNote = moved ? `, moving to ${cellText(moved.to.host)}: the old site is archived on the old host` : "";
+      lines.push("", key === "" ? `**Hosts and hypervisors** (${cellText(cellsOf)})` : `**School ${cellText(key)}** (${cellText(cellsOf)}${movedNote})`, "");
       lines.push("| resource | what | change | |", "|---|---|---|---|");
       for (const { step } of rows) {
         lines.push(`| ${code(step.name)} | ${cellText(step.label)} | ${step.kind} | ${step.holdsData ? "**DATA LOSS**" : ""} |`);

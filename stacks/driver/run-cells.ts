@@ -42,6 +42,8 @@ export interface DriverOptions {
   out: { write(s: string): boolean; isTTY?: boolean };
   /** Passed to `up`/`destroy`: keep going past a failed resource. Default true. */
   continueOnError?: boolean;
+  /** Per cell, URNs `up` replaces (installs of sites moved within the cell: stacks/driver/moves.ts). */
+  replace?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
         envVars,
         workDir: repoRoot,
         continueOnError: opts.continueOnError ?? true,
+        replace: opts.operation === "up" ? [...(opts.replace?.[cell] ?? [])] : [],
       };
       const outcome = await runWorker(job, p);
       p.state = outcome.ok ? "done" : "failed";

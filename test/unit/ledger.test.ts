@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { compareHosts, formatHostName, parseHostName } from "../../infra/inputs/host-name";
 import { formatIssue } from "../../infra/inputs/issues";
 import { loadLedger, parseLedger, serializeLedger, writeLedger } from "../../infra/inputs/ledger";
-import { checkLedger } from "../../infra/inputs/ledger-check";
+import { checkLedger, MOVE_NOTE } from "../../infra/inputs/ledger-check";
 import { config, hypervisor, school } from "./support/builders";
 
 describe("host names", () => {
@@ -119,7 +119,7 @@ describe("checkLedger", () => {
     const schools = ["04100001", "04100002", "04100003", "04100004"].map((id) => school(id, "small"));
     const issues = check(schools.map((s) => [s.id, "hv01-vm01"]), schools);
     expect(issues.map(formatIssue)).toEqual([
-      'p.csv:5: field "host": host over capacity: hv01-vm01 has 4 sites, tier small allows 3 (fix: raise the tier\'s sitesPerHost, or delete the excess rows and re-plan (careful: a site placed on another host is installed there empty, and its old site keeps running, unmanaged, until it is archived and removed by hand))',
+      `p.csv:5: field "host": host over capacity: hv01-vm01 has 4 sites, tier small allows 3 (fix: raise the tier's sitesPerHost, or delete the excess rows and re-plan (${MOVE_NOTE}))`,
     ]);
   });
 

@@ -1,0 +1,35 @@
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { projectCli, repoRoot, toolchainEnv } from "../toolchain";
+import { boundedAll } from "./cells";
+import type { StackInfo } from "./env-stacks";
+
+/** The outputs of one stack, plain values (secrets included: they stay in this process). */
+export async function readStackOutputs(stackName: string, envVars: Record<string, string>): Promise<Record<string, unknown>> {
+  const stack = await LocalWorkspace.selectStack(
+    { stackName, projectName: "moodle-fleet", program: async () => ({}) },
+    { workDir: repoRoot, pulumiCommand: await projectCli(), envVars: { ...toolchainEnv(), ...envVars } },
+  );
+  return Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value]));
+}
+
+/**
+ * The outputs of every configured cell whose stack holds resources, all of
+ * them and not only the cells of this run: a school moved across hypervisors
+ * is found only by looking at the cell it leaves. A stack that cannot be read
+ * stops the run (errors are thrown): a move not seen is a site left running.
+ */
+export async function readCellOutputs(
+  cells: ReadonlyMap<string, StackInfo>,
+  read: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, unknown>>,
+  envVars: Record<string, string>,
+  parallel: number,
+): Promise<{ cell: string; outputs: Record<string, unknown> }[]> {
+  const deployed = [...cells].filter(([, stack]) => stack.resourceCount !== 0);
+  return boundedAll(deployed, parallel, async ([cell, stack]) => {
+    try {
+      return { cell, outputs: await read(stack.name, envVars) };
+    } catch (error) {
+      throw new Error(`reading the outputs of stack ${stack.name} (cell ${cell}): ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    }
+  });
+}
