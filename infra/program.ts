@@ -1,7 +1,18 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { configFromValues, parseFleetConfig } from "./config";
-import { checkRepairLog, loadLedger, loadRepairLog, loadSchoolList, repairLogPath, InputError } from "./inputs";
+import {
+  checkRepairLog,
+  hostRecordPath,
+  loadHostRecord,
+  loadLedger,
+  loadRepairLog,
+  loadSchoolList,
+  loadUidRecord,
+  repairLogPath,
+  uidRecordPath,
+  InputError,
+} from "./inputs";
 import { buildFleetPlan, selectHypervisors, type FleetPlan } from "./plan";
 import { Fleet } from "./components/fleet";
 import { readFleetSecrets } from "./components/secrets";
@@ -58,8 +69,18 @@ export function planFromStackConfig(opts: FleetProgramOptions, config: pulumi.Co
   const schoolList = loadSchoolList(schoolsFile, tiers);
   const ledger = loadLedger(ledgerFile);
   const repairs = loadRepairLog(repairLogPath(ledgerFile));
+  // Sizes a host was created with, and site UIDs: recorded beside the ledger.
+  const hostRecord = loadHostRecord(hostRecordPath(ledgerFile));
+  const uids = loadUidRecord(uidRecordPath(ledgerFile));
   const placed = new Set(ledger.entries.map((e) => e.schoolId));
-  const issues = [...schoolList.issues, ...ledger.issues, ...repairs.issues, ...checkRepairLog(repairs, placed)].filter(
+  const issues = [
+    ...schoolList.issues,
+    ...ledger.issues,
+    ...repairs.issues,
+    ...checkRepairLog(repairs, placed),
+    ...hostRecord.issues,
+    ...uids.issues,
+  ].filter(
     (i) => i.severity !== "warning",
   );
   if (issues.length > 0) throw new InputError(issues, "invalid fleet inputs");
@@ -69,6 +90,8 @@ export function planFromStackConfig(opts: FleetProgramOptions, config: pulumi.Co
     ledger: ledger.entries,
     files: { schools: schoolsFile, ledger: ledgerFile },
     repairs: repairs.counts,
+    hosts: hostRecord.hosts,
+    uids: uids.bySchool,
   });
   return cell ? selectHypervisors(plan, cell) : plan;
 }

@@ -35,6 +35,8 @@ export function planFromInputs(inputs: FleetInputs, files: ResolvedInputFiles, i
       ledger: inputs.ledger.entries,
       files: { schools: files.schools.shownAs, ledger: files.ledger.shownAs },
       repairs: inputs.repairs.counts,
+      hosts: inputs.hosts.hosts,
+      uids: inputs.uids.bySchool,
     });
   } catch (error) {
     if (!(error instanceof FleetPlanError)) throw error;

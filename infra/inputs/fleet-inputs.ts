@@ -6,6 +6,9 @@ import { loadLedger, type Ledger } from "./ledger";
 import { checkLedger } from "./ledger-check";
 import { loadSchoolList, type SchoolList } from "./schools";
 import { checkRepairLog, loadRepairLog, repairLogPath, type RepairLog } from "./repairs";
+import { hostRecordPath, loadHostRecord, type HostRecord } from "./host-record";
+import { checkHostRecord, checkUidRecord } from "./record-check";
+import { loadUidRecord, uidRecordPath, type UidRecord } from "./uids";
 
 /** A path to read and the way to show it in messages. */
 export interface InputFile {
@@ -28,6 +31,10 @@ export interface FleetInputs {
   ledger: Ledger;
   /** Repair requests beside the ledger (repairs.csv). */
   repairs: RepairLog;
+  /** Sizes each placed host was created with (hosts.csv beside the ledger). */
+  hosts: HostRecord;
+  /** Site UIDs per school (uids.csv beside the ledger). */
+  uids: UidRecord;
   /** Every error and warning of all three inputs, by file and line. */
   issues: InputIssue[];
   /** True when no issue is an error. */
@@ -55,8 +62,11 @@ export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
     ? loadSchoolList(files.schools.path, tiers, shown(files.schools))
     : { schools: [], idLines: new Map(), issues: [missing(files.schools)] };
   const ledger = loadLedger(files.ledger.path, shown(files.ledger));
-  const repairsPath = repairLogPath(files.ledger.path);
-  const repairs = loadRepairLog(repairsPath, files.ledger.shownAs ? repairLogPath(files.ledger.shownAs) : repairsPath);
+  // The records beside the ledger are shown the way the ledger is.
+  const beside = (pathOf: (ledger: string) => string) => [pathOf(files.ledger.path), pathOf(shown(files.ledger))] as const;
+  const repairs = loadRepairLog(...beside(repairLogPath));
+  const hosts = loadHostRecord(...beside(hostRecordPath));
+  const uids = loadUidRecord(...beside(uidRecordPath));
   const cross = config
     ? checkLedger(ledger.entries, ledger.file, {
         config,
@@ -73,6 +83,10 @@ export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
     ...cross,
     ...repairs.issues,
     ...checkRepairLog(repairs, new Set(ledger.entries.map((e) => e.schoolId))),
+    ...hosts.issues,
+    ...(config ? checkHostRecord(hosts, ledger.entries, { config, schools: schoolList.schools, env: files.stack }) : []),
+    ...uids.issues,
+    ...checkUidRecord(uids, ledger.entries),
   ]);
-  return { config, secrets: stack.secrets, schoolList, ledger, repairs, issues, ok: !issues.some(isError) };
+  return { config, secrets: stack.secrets, schoolList, ledger, repairs, hosts, uids, issues, ok: !issues.some(isError) };
 }

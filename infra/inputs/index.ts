@@ -6,3 +6,17 @@ export { LEDGER_COLUMNS, parseLedger, loadLedger, serializeLedger, writeLedger, 
 export { checkLedger, PLAN_COMMAND, type LedgerContext } from "./ledger-check";
 export { loadFleetInputs, type FleetInputFiles, type FleetInputs, type InputFile } from "./fleet-inputs";
 export { REPAIR_COLUMNS, appendRepair, checkRepairLog, loadRepairLog, parseRepairLog, repairLogPath, type RepairLog } from "./repairs";
+export { writeFilesAtomic, type FileWrite } from "./atomic";
+export {
+  HOST_RECORD_COLUMNS,
+  hostRecordPath,
+  loadHostRecord,
+  parseHostRecord,
+  serializeHostRecord,
+  tierSizes,
+  type HostRecord,
+  type HostRecordEntry,
+  type HostSizes,
+} from "./host-record";
+export { SITE_UID_FIRST, SITE_UID_LAST, UID_COLUMNS, loadUidRecord, parseUidRecord, serializeUidRecord, uidRecordPath, type UidEntry, type UidRecord } from "./uids";
+export { checkHostRecord, checkUidRecord, formatDrift, sizeDrift, type SizeDrift } from "./record-check";

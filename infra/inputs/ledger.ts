@@ -1,5 +1,5 @@
-import { existsSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { writeFilesAtomic } from "./atomic";
 import { schoolIdSchema } from "../../schools/schema";
 import { parseHostName } from "./host-name";
 import { sortIssues, type InputIssue } from "./issues";
@@ -75,12 +75,5 @@ export function serializeLedger(entries: readonly LedgerEntry[]): string {
  * either the old or the new ledger, never half of one.
  */
 export function writeLedger(path: string, entries: readonly LedgerEntry[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, serializeLedger(entries), { encoding: "utf8", flag: "wx" });
-    renameSync(tmp, path);
-  } catch (error) {
-    if (existsSync(tmp)) unlinkSync(tmp);
-    throw error;
-  }
+  writeFilesAtomic([{ path, text: serializeLedger(entries) }]);
 }

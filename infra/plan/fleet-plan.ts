@@ -5,6 +5,7 @@ import { parseHostName } from "../inputs/host-name";
 import { compareText, InputError, type InputIssue } from "../inputs/issues";
 import type { LedgerEntry } from "../inputs/ledger";
 import { checkLedger, groupByHost } from "../inputs/ledger-check";
+import { tierSizes, type HostSizes } from "../inputs/host-record";
 import type { FleetPlan, PlannedHost, PlannedHypervisor, PlannedNetwork, PlannedSite } from "./types";
 
 export interface FleetPlanInputs {
@@ -17,6 +18,13 @@ export interface FleetPlanInputs {
   files?: { schools?: string; ledger?: string };
   /** Repair requests per school id (the repair log); none when absent. */
   repairs?: ReadonlyMap<string, number>;
+  /**
+   * The host record: sizes per placed host. A host in it is sized from it,
+   * whatever its tier says now; a host missing from it from its tier.
+   */
+  hosts?: ReadonlyMap<string, { sizes: HostSizes }>;
+  /** Site UIDs per school id (uids.csv). */
+  uids?: ReadonlyMap<string, { uid: number }>;
 }
 
 /** The inputs do not describe a complete, consistent fleet; `issues` says why and how to fix it. */
@@ -52,11 +60,13 @@ export function buildFleetPlan(inputs: FleetPlanInputs): FleetPlan {
     const { hypervisor, number } = parseHostName(hostName)!;
     const hv = hypervisorByName.get(hypervisor)!;
     const tierName = byId.get(rows[0].schoolId)!.tier;
-    hosts.push(plannedHost(hostName, number, hv, tierName, config, rows));
+    const sizes = inputs.hosts?.get(hostName)?.sizes ?? tierSizes(config.tiers[tierName]);
+    hosts.push(plannedHost(hostName, number, hv, tierName, sizes, config, rows));
     rows.forEach((row, k) => {
       const waitFor = k - config.installsPerHost;
       const site = plannedSite(byId.get(row.schoolId)!, hostName, hypervisor, config, waitFor >= 0 ? [rows[waitFor].schoolId] : []);
-      sites.push({ ...site, repairs: inputs.repairs?.get(row.schoolId) ?? 0 });
+      const uid = inputs.uids?.get(row.schoolId)?.uid;
+      sites.push({ ...site, repairs: inputs.repairs?.get(row.schoolId) ?? 0, ...(uid === undefined ? {} : { uid }) });
     });
   }
 
@@ -103,21 +113,23 @@ function plannedHost(
   number: number,
   hv: HypervisorConfig,
   tierName: string,
+  sizes: HostSizes,
   config: FleetConfig,
   rows: readonly LedgerEntry[],
 ): PlannedHost {
-  const tier = config.tiers[tierName];
   return {
     name,
     hypervisor: hv.name,
     number,
     tier: tierName,
-    vcpu: tier.vcpu,
-    memoryMiB: tier.memoryMiB,
-    rootDiskGiB: tier.rootDiskGiB,
-    dataDiskGiB: tier.sitesPerHost * tier.diskGiBPerSite,
-    sitesPerHost: tier.sitesPerHost,
-    phpWorkers: tier.phpWorkers,
+    vcpu: sizes.vcpu,
+    memoryMiB: sizes.memoryMiB,
+    rootDiskGiB: sizes.rootDiskGiB,
+    dataDiskGiB: sizes.dataDiskGiB,
+    sitesPerHost: sizes.sitesPerHost,
+    // Not a size of the VM or a volume: a tier change reaches running hosts
+    // through their configuration, with no data at stake.
+    phpWorkers: config.tiers[tierName].phpWorkers,
     address: numberToIpv4(ipv4ToNumber(hv.addresses.first) + number - 1),
     prefixLength: parseCidr(hv.addresses.cidr)!.prefixLength,
     gateway: hv.addresses.gateway,
@@ -133,7 +145,7 @@ function plannedSite(
   hypervisor: string,
   config: FleetConfig,
   installAfter: string[],
-): Omit<PlannedSite, "repairs"> {
+): Omit<PlannedSite, "repairs" | "uid"> {
   const fqdn = `${school.id}.${config.domain.replace(/\.$/, "")}`;
   return {
     schoolId: school.id,

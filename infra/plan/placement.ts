@@ -5,6 +5,8 @@ import { compareHosts, formatHostName, parseHostName, type HostName } from "../i
 import { compareText, type InputIssue } from "../inputs/issues";
 import type { Ledger, LedgerEntry } from "../inputs/ledger";
 import { checkLedger, groupByHost } from "../inputs/ledger-check";
+import { serializeHostRecord, tierSizes, type HostRecord, type HostRecordEntry, type HostSizes } from "../inputs/host-record";
+import { SITE_UID_FIRST, SITE_UID_LAST, type UidEntry, type UidRecord } from "../inputs/uids";
 
 export interface PlacementInput {
   /** Valid school rows; the planner must not run on a list with errors. */
@@ -13,6 +15,10 @@ export interface PlacementInput {
   ledger: Ledger;
   /** School list path, for messages. */
   schoolsFile?: string;
+  /** Sizes of the hosts placed so far (hosts.csv); none recorded when absent. */
+  hosts?: HostRecord;
+  /** Site UIDs given so far (uids.csv); none when absent. */
+  uids?: UidRecord;
 }
 
 export interface Placed {
@@ -72,13 +78,23 @@ export interface PlacementReport {
   usage: HypervisorUsage[];
   /** Ledger problems only a person can resolve; the new ledger must not be written. */
   blocking: InputIssue[];
+  /** Hosts placed before hosts were recorded, now recorded with their tier's current sizes. */
+  recorded: { host: string; tier: string; sizes: HostSizes }[];
+  /** Rows of hosts.csv whose host no longer holds a school. */
+  unrecorded: string[];
+  /** UIDs given to schools that had none. */
+  uidsAssigned: UidEntry[];
 }
 
 export interface PlacementResult {
   /** Existing rows unchanged and in order (minus removals), then new rows in school-id order. */
   ledger: LedgerEntry[];
   report: PlacementReport;
-  /** Whether `ledger` differs from the input ledger. */
+  /** The host record to write with `ledger`: a row for every host it places schools on. */
+  hosts: HostRecordEntry[];
+  /** The UID record to write with `ledger`: every row kept, new ones appended. */
+  uids: UidEntry[];
+  /** Whether `ledger`, `hosts` or `uids` differ from the input. */
   changed: boolean;
   /** False when something blocks writing the new ledger (see blocking, noCapacity). */
   ok: boolean;
@@ -101,8 +117,13 @@ export function planPlacements(input: PlacementInput): PlacementResult {
   const { schools, config, ledger } = input;
   const byId = new Map(schools.map((s) => [s.id, s]));
   const checks = checkLedger(ledger.entries, ledger.file, { config, schools, schoolsFile: input.schoolsFile });
+  const hostRecord = input.hosts?.hosts ?? new Map<string, HostRecordEntry>();
+  const uidEntries = input.uids?.entries ?? [];
   const blocking = [
     ...ledger.issues,
+    // A record that does not read cleanly would be rewritten without its bad rows.
+    ...(input.hosts?.issues ?? []).filter((i) => i.severity !== "warning"),
+    ...(input.uids?.issues ?? []).filter((i) => i.severity !== "warning"),
     ...checks.filter((i) => !["unknown-school", "unplaced", "over-capacity"].includes(i.rule)),
   ];
 
@@ -133,6 +154,12 @@ export function planPlacements(input: PlacementInput): PlacementResult {
   }
   const hypervisors = config.hypervisors;
   const tierOf = (h: HostState) => (h.tier !== undefined && Object.hasOwn(config.tiers, h.tier) ? config.tiers[h.tier] : undefined);
+  // A placed host keeps the sizes it was created with: its slots and its
+  // share of the hypervisor come from its record, not from what its tier says now.
+  const sizesOf = (h: HostState): HostSizes | undefined => {
+    const tier = tierOf(h);
+    return hostRecord.get(h.name)?.sizes ?? (tier && tierSizes(tier));
+  };
   const usage = (hv: HypervisorConfig) => {
     let vcpu = 0;
     let memoryMiB = 0;
@@ -140,8 +167,8 @@ export function planPlacements(input: PlacementInput): PlacementResult {
     for (const h of hosts.values())
       if (h.hypervisor === hv.name) {
         count += 1;
-        vcpu += tierOf(h)?.vcpu ?? 0;
-        memoryMiB += tierOf(h)?.memoryMiB ?? 0;
+        vcpu += sizesOf(h)?.vcpu ?? 0;
+        memoryMiB += sizesOf(h)?.memoryMiB ?? 0;
       }
     return { vcpu, memoryMiB, count };
   };
@@ -160,7 +187,7 @@ export function planPlacements(input: PlacementInput): PlacementResult {
   for (const school of unplaced) {
     const tier = config.tiers[school.tier];
     const free = [...hosts.values()]
-      .filter((h) => h.tier === school.tier && h.sites < tier.sitesPerHost && !unusable.has(h.name))
+      .filter((h) => h.tier === school.tier && h.sites < (sizesOf(h)?.sitesPerHost ?? 0) && !unusable.has(h.name))
       .sort(compareHosts);
     let host = free[0];
     let newHost = false;
@@ -194,11 +221,11 @@ export function planPlacements(input: PlacementInput): PlacementResult {
 
   const overCapacity: OverCapacity[] = [...hosts.values()]
     .filter((h) => {
-      const tier = tierOf(h);
-      return tier !== undefined && h.sites > tier.sitesPerHost;
+      const sizes = sizesOf(h);
+      return sizes !== undefined && h.sites > sizes.sitesPerHost;
     })
     .sort(compareHosts)
-    .map((h) => ({ host: h.name, tier: h.tier ?? "", sites: h.sites, sitesPerHost: tierOf(h)?.sitesPerHost ?? 0 }));
+    .map((h) => ({ host: h.name, tier: h.tier ?? "", sites: h.sites, sitesPerHost: sizesOf(h)?.sitesPerHost ?? 0 }));
 
   const noCapacity: NoCapacity[] = [...stuck.entries()]
     .sort(([a], [b]) => compareText(a, b))
@@ -229,10 +256,55 @@ export function planPlacements(input: PlacementInput): PlacementResult {
 
   const strip = ({ schoolId, host }: LedgerEntry): LedgerEntry => ({ schoolId, host });
   const newLedger = [...kept.map(strip), ...added];
+
+  // The host record: rows of hosts that still hold a school stay as they
+  // are; hosts placed before hosts were recorded, and new hosts, get their
+  // tier's current sizes. A host left empty loses its row with its VM, so a
+  // later host of the same name starts from its own tier.
+  const placedHosts = groupByHost(newLedger);
+  const recorded: PlacementReport["recorded"] = [];
+  const unrecorded = [...hostRecord.keys()].filter((h) => !placedHosts.has(h));
+  const keptRows = [...hostRecord.values()].filter((r) => placedHosts.has(r.host)).map(({ host, sizes }) => ({ host, sizes }));
+  const newRows: HostRecordEntry[] = [];
+  for (const host of [...placedHosts.keys()].sort((a, b) => compareHosts(parseHostName(a)!, parseHostName(b)!))) {
+    const state = hosts.get(host);
+    if (hostRecord.has(host) || !state || unusable.has(host)) continue;
+    const tier = tierOf(state);
+    if (!tier) continue;
+    newRows.push({ host, sizes: tierSizes(tier) });
+    if (!newHosts.some((n) => n.host === host)) recorded.push({ host, tier: state.tier!, sizes: tierSizes(tier) });
+  }
+  const hostRows = [...keptRows, ...newRows];
+
+  // UIDs: every row ever written stays (a number is never reused); each
+  // placed school without one gets the next number above all of them.
+  const uidRows = uidEntries.map(({ schoolId, uid }) => ({ schoolId, uid }));
+  const hasUid = new Set(uidRows.map((u) => u.schoolId));
+  let nextUid = Math.max(SITE_UID_FIRST - 1, ...uidRows.map((u) => u.uid)) + 1;
+  const uidsAssigned: UidEntry[] = [];
+  for (const { schoolId } of newLedger) {
+    if (hasUid.has(schoolId)) continue;
+    hasUid.add(schoolId);
+    if (nextUid > SITE_UID_LAST) {
+      blocking.push({
+        file: input.uids?.file ?? "uids.csv",
+        field: "uid",
+        rule: "uid-exhausted",
+        message: `no site UID left for school ${schoolId}: ${SITE_UID_FIRST}-${SITE_UID_LAST} are all given`,
+      });
+      continue;
+    }
+    uidsAssigned.push({ schoolId, uid: nextUid });
+    nextUid += 1;
+  }
+  const hostsChanged = serializeHostRecord(hostRows) !== serializeHostRecord([...hostRecord.values()]);
+
   return {
     ledger: newLedger,
-    report: { placed, newHosts, toRemove, overCapacity, noCapacity, usage: usageReport, blocking },
-    changed: added.length > 0 || toRemove.length > 0,
+    hosts: hostRows,
+    uids: [...uidRows, ...uidsAssigned],
+    report: { placed, newHosts, toRemove, overCapacity, noCapacity, usage: usageReport, blocking, recorded, unrecorded, uidsAssigned },
+    changed: added.length > 0 || toRemove.length > 0 || hostsChanged || uidsAssigned.length > 0,
     ok: blocking.length === 0 && noCapacity.length === 0,
   };
 }

@@ -46,6 +46,22 @@ export function formatPlacementReport(result: PlacementResult, ledgerFile: strin
       (u) => `${u.name}: ${u.hosts} host${u.hosts === 1 ? "" : "s"}, ${u.vcpu}/${u.capacityVcpu} vcpu, ${u.memoryMiB}/${u.capacityMemoryMiB} MiB`,
     ),
   );
+  section(
+    "warning: hosts placed before hosts were recorded, now recorded with their tier's current sizes " +
+      "(check each against its VM, e.g. `virsh vol-info`; correct a row by hand before committing if they differ)",
+    report.recorded.map(
+      (r) =>
+        `${r.host}  tier ${r.tier}: ${r.sizes.vcpu} vcpu, ${r.sizes.memoryMiB} MiB, root ${r.sizes.rootDiskGiB} GiB, ` +
+        `data ${r.sizes.dataDiskGiB} GiB, ${r.sizes.sitesPerHost} site slots`,
+    ),
+  );
+  section("Host rows dropped (no school left on them)", report.unrecorded);
+  section(
+    "Site UIDs assigned",
+    report.uidsAssigned.length <= 6
+      ? report.uidsAssigned.map((u) => `${u.schoolId}: ${u.uid}`)
+      : [`${report.uidsAssigned.length} schools: ${report.uidsAssigned[0].uid} to ${report.uidsAssigned[report.uidsAssigned.length - 1].uid}`],
+  );
   section("Blocking problems (fix these first)", report.blocking.map(formatIssue));
   out.push("");
   return out.join("\n");

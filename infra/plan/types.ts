@@ -35,8 +35,16 @@ export interface PlannedHost {
   vcpu: number;
   memoryMiB: number;
   rootDiskGiB: number;
-  /** tier.sitesPerHost * tier.diskGiBPerSite: sized for a full VM, so adding a site never resizes it. */
+  /**
+   * vcpu, memoryMiB, rootDiskGiB, dataDiskGiB and sitesPerHost come from the
+   * host record (hosts.csv), written when the host was first placed: a tier
+   * change never reaches an existing host. A host without a row (placed
+   * before hosts were recorded) is sized from its tier until `fleet plan
+   * --write` records it. A new host's data disk is tier.sitesPerHost *
+   * tier.diskGiBPerSite: sized for a full VM, so adding a site never resizes it.
+   */
   dataDiskGiB: number;
+  /** Site slots: the planner places at most this many schools on the host. */
   sitesPerHost: number;
   phpWorkers: number;
   /** addresses.first + number - 1: fixed for the VM's lifetime. */
@@ -62,6 +70,13 @@ export interface PlannedSite {
   url: string;
   /** Owner of the site's files and php-fpm pool: `m<id>`. */
   linuxUser: string;
+  /**
+   * The site account's fixed user and group id (uids.csv beside the ledger,
+   * SITE_UID_FIRST..SITE_UID_LAST): the same on every host and for good,
+   * never chosen by install order. Absent only for a school placed before
+   * UIDs were recorded and not yet given one by `fleet plan --write`.
+   */
+  uid?: number;
   /** `moodle_<id>` */
   dbName: string;
   /** `m<id>` */

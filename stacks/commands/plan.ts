@@ -1,6 +1,9 @@
 import { loadFleetInputs } from "../../infra/inputs/fleet-inputs";
 import { formatIssue, isError } from "../../infra/inputs/issues";
-import { writeLedger } from "../../infra/inputs/ledger";
+import { writeFilesAtomic } from "../../infra/inputs/atomic";
+import { hostRecordPath, serializeHostRecord } from "../../infra/inputs/host-record";
+import { serializeLedger } from "../../infra/inputs/ledger";
+import { serializeUidRecord, uidRecordPath } from "../../infra/inputs/uids";
 import { PLAN_COMMAND } from "../../infra/inputs/ledger-check";
 import { planPlacements } from "../../infra/plan/placement";
 import { formatPlacementReport } from "../../infra/plan/report";
@@ -8,7 +11,9 @@ import { INPUT_FLAGS, INPUT_USAGE, inputFiles, parseFlags, type Command } from "
 
 /**
  * Places new schools and drops schools that left the list, in the ledger
- * only. Without --write it just shows what would change.
+ * and the records beside it (hosts.csv: the sizes of each host, written when
+ * it is first placed; uids.csv: each school's site UID). Without --write it
+ * just shows what would change.
  */
 export const command: Command = {
   name: "plan",
@@ -20,7 +25,7 @@ export const command: Command = {
     const inputs = loadFleetInputs(files);
     // Placement needs a clean list and config: a school whose row is broken
     // would otherwise look removed, and removal deletes its site.
-    const fatal = [...inputs.schoolList.issues, ...inputs.ledger.issues].filter(isError);
+    const fatal = [...inputs.schoolList.issues, ...inputs.ledger.issues, ...inputs.hosts.issues, ...inputs.uids.issues].filter(isError);
     const configErrors = inputs.issues.filter((i) => isError(i) && i.file === files.stackConfig.shownAs);
     if (fatal.length > 0 || configErrors.length > 0 || !inputs.config) {
       for (const issue of [...configErrors, ...fatal]) io.stderr(`${formatIssue(issue)}\n`);
@@ -33,6 +38,8 @@ export const command: Command = {
       config: inputs.config,
       ledger: inputs.ledger,
       schoolsFile: files.schools.shownAs,
+      hosts: inputs.hosts,
+      uids: inputs.uids,
     });
     io.stdout(formatPlacementReport(result, files.ledger.shownAs));
 
@@ -54,8 +61,19 @@ export const command: Command = {
       io.stdout(`not written; run \`${PLAN_COMMAND}\` to apply\n`);
       return 0;
     }
-    writeLedger(files.ledger.path, result.ledger);
-    io.stdout(`wrote ${files.ledger.shownAs} (${result.ledger.length} rows)\n`);
+    // The records first, the ledger last: a crash between the renames
+    // leaves rows for hosts and schools the ledger does not name yet, which
+    // the next run keeps (UIDs) or drops (hosts), never a placed host
+    // without its sizes.
+    writeFilesAtomic([
+      { path: uidRecordPath(files.ledger.path), text: serializeUidRecord(result.uids) },
+      { path: hostRecordPath(files.ledger.path), text: serializeHostRecord(result.hosts) },
+      { path: files.ledger.path, text: serializeLedger(result.ledger) },
+    ]);
+    io.stdout(
+      `wrote ${files.ledger.shownAs} (${result.ledger.length} rows), ${inputs.hosts.file} (${result.hosts.length} hosts), ` +
+        `${inputs.uids.file} (${result.uids.length} UIDs)\n`,
+    );
     return 0;
   },
 };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { planPlacements } from "../../infra/plan/placement";
 import { formatPlacementReport } from "../../infra/plan/report";
+import { parseHostRecord } from "../../infra/inputs/host-record";
+import { parseUidRecord } from "../../infra/inputs/uids";
 import { config, hypervisor, ledger, school } from "./support/builders";
 
 const cfg = config();
@@ -130,8 +132,14 @@ describe("planPlacements", () => {
     expect(rowsOf(result).slice(2).map(([id]) => id)).toEqual(["04100020", "04100030", "04100040"]);
   });
 
-  it("says nothing changed when every school is placed", () => {
-    const result = plan([school("04100001")], [["04100001", "hv01-vm01"]]);
+  it("says nothing changed when every school is placed, its host recorded and its UID given", () => {
+    const result = planPlacements({
+      schools: [school("04100001")],
+      config: cfg,
+      ledger: ledger([["04100001", "hv01-vm01"]]),
+      hosts: parseHostRecord("host,vcpu,memory_mib,root_disk_gib,data_disk_gib,sites_per_host\nhv01-vm01,4,8192,20,80,4\n", "hosts.csv"),
+      uids: parseUidRecord("school_id,uid\n04100001,20000\n", "uids.csv"),
+    });
     expect(result.changed).toBe(false);
     expect(result.ok).toBe(true);
   });
@@ -175,6 +183,10 @@ describe("planPlacements", () => {
         "Committed capacity after this plan:",
         "  hv01: 1 host, 4/32 vcpu, 8192/131072 MiB",
         "  hv02: 1 host, 2/32 vcpu, 4096/131072 MiB",
+        "",
+        "Site UIDs assigned:",
+        "  04100001: 20000",
+        "  04100002: 20001",
         "",
       ].join("\n"),
     );

@@ -60,10 +60,10 @@ describe("committed sample inputs", () => {
   });
 
   it("have a ledger the planner leaves alone and a plan that builds", () => {
-    const { schoolList, config, ledger } = inputs();
-    const result = planPlacements({ schools: schoolList.schools, config: config!, ledger });
+    const { schoolList, config, ledger, hosts, uids } = inputs();
+    const result = planPlacements({ schools: schoolList.schools, config: config!, ledger, hosts, uids });
     expect(result.changed).toBe(false);
-    const plan = buildFleetPlan({ schools: schoolList.schools, config: config!, ledger: ledger.entries });
+    const plan = buildFleetPlan({ schools: schoolList.schools, config: config!, ledger: ledger.entries, hosts: hosts.hosts, uids: uids.bySchool });
     expect(plan.sites).toHaveLength(schoolList.schools.length);
   });
 });
