@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseHostName } from "../inputs/host-name";
 import { ipv4ToNumber, isHostAddressIn, isIPv4, parseCidr } from "./ipv4";
 import {
   absolutePath,
@@ -188,8 +189,14 @@ export const fleetConfigSchema = z
       user: linuxUser.default("root"),
       /** Authorized on every VM. Optional: when absent it is derived from `sshPrivateKey`. */
       publicKey: sshPublicKey.optional(),
-      /** Known host keys by host name, so first contact is not trust-on-first-use. */
-      pinnedHostKeys: z.record(hostOrIpv4, sshPublicKey).optional(),
+      /**
+       * Host keys of VMs, by the VM's name (`hv01-vm01`), never by address.
+       * Every VM created by the program gets a generated host key that is
+       * pinned without config; a pin here is for a VM created before that
+       * (whose key it made itself) or one whose key was replaced by hand, and
+       * wins over the generated one. A key naming no VM is an error.
+       */
+      pinnedHostKeys: z.record(z.string(), sshPublicKey).optional(),
     }),
     /** Concurrent Moodle installs per VM: bounds load on the VM, git server and DNS. */
     installsPerHost: z.number().int().min(1).max(50).default(4),
@@ -226,6 +233,13 @@ export const fleetConfigSchema = z
       if (!c.hypervisors.some((hv) => hv.name === name))
         custom(ctx, ["cell"], "unknown-hypervisor", `cell "${name}" is not one of the hypervisors`);
 
+    // A pin under any other name than a VM's would silently check nothing.
+    const hypervisorNames = c.hypervisors.map((hv) => hv.name);
+    for (const key of Object.keys(c.ssh.pinnedHostKeys ?? {})) {
+      const problem = pinKeyProblem(key, hypervisorNames);
+      if (problem) custom(ctx, ["ssh", "pinnedHostKeys", key], "pin-host", problem);
+    }
+
     const firstIndex = new Map<string, number>();
     c.hypervisors.forEach((hv, k) => {
       const seen = firstIndex.get(hv.name);
@@ -256,6 +270,31 @@ export const fleetConfigSchema = z
       if (!fits) custom(ctx, ["tiers", name], "capacity", `no hypervisor's capacity holds one VM of this tier (${tier.vcpu} vcpu, ${tier.memoryMiB} MiB)`);
     }
   });
+
+/**
+ * Why a `pinnedHostKeys` key names no VM of the configured hypervisors, or
+ * undefined when it does. Whether the VM is placed is checked against the
+ * ledger (pinsWithoutHost).
+ */
+export function pinKeyProblem(key: string, hypervisors: readonly string[]): string | undefined {
+  const host = parseHostName(key);
+  if (!host) {
+    const what = isIPv4(key) ? "an address" : key.includes(".") ? "a DNS name" : "not a VM name";
+    return `"${key}" is ${what}: pins are keyed by the VM's name, <hypervisor>-vm<NN> (e.g. ${hypervisors[0] ?? "hv01"}-vm01)`;
+  }
+  if (!hypervisors.includes(host.hypervisor))
+    return `"${key}" names hypervisor "${host.hypervisor}", which is not configured (${hypervisors.join(", ")})`;
+  return undefined;
+}
+
+/**
+ * Pins for VMs that are not placed: the ledger holds no school on them (a
+ * misspelt number, or a VM long gone). `hosts` are the planned VM names.
+ */
+export function pinsWithoutHost(config: Pick<FleetConfig, "ssh">, hosts: Iterable<string>): string[] {
+  const planned = new Set(hosts);
+  return Object.keys(config.ssh.pinnedHostKeys ?? {}).filter((key) => !planned.has(key));
+}
 
 export type FleetConfig = z.output<typeof fleetConfigSchema>;
 /** The config as written, before defaults are applied. */

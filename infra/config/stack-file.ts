@@ -11,6 +11,8 @@ export interface StackConfigFile {
   secrets: Record<SecretKey, boolean>;
   /** Errors only; see `secretWarnings` for missing secrets. */
   issues: InputIssue[];
+  /** Line of a config key path in the file, for checks made later (checkPinnedHostKeys). */
+  locate?: Locator;
 }
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
@@ -96,12 +98,10 @@ export function parseStackConfig(text: string, file: string): StackConfigFile {
     }
   }
 
-  const result = validateFleetConfig(plain, {
-    file,
-    locate: (path) => locateRaw(["config", `${PREFIX}${String(path[0])}`, ...path.slice(1)]) ?? locateRaw(["config"]),
-  });
+  const locate: Locator = (path) => locateRaw(["config", `${PREFIX}${String(path[0])}`, ...path.slice(1)]) ?? locateRaw(["config"]);
+  const result = validateFleetConfig(plain, { file, locate });
   const rest = result.issues.filter((i) => !reported.has(i.field?.split(/[.[]/)[0] ?? ""));
-  return { config: issues.length === 0 ? result.config : undefined, secrets, issues: [...issues, ...rest] };
+  return { config: issues.length === 0 ? result.config : undefined, secrets, issues: [...issues, ...rest], locate };
 }
 
 export function loadStackConfig(path: string, shownAs = path): StackConfigFile {

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { InputError, type InputIssue } from "../inputs/issues";
 import { ruleOf } from "../inputs/zod-issues";
-import { fleetConfigSchema, type FleetConfig } from "./schema";
+import { fleetConfigSchema, pinsWithoutHost, type FleetConfig } from "./schema";
 
 /** Finds the line a config key path was written on, if the config came from a file. */
 export type Locator = (path: readonly PropertyKey[]) => number | undefined;
@@ -68,4 +68,27 @@ export function parseFleetConfig(value: unknown, source: ConfigSource = {}): Fle
   const result = validateFleetConfig(value, source);
   if (!result.config) throw new InputError(result.issues, "invalid stack config");
   return result.config;
+}
+
+/**
+ * The config against the placement: a host key pinned for a VM the ledger
+ * puts no school on (a misspelt number, a VM long gone) would check nothing,
+ * so it is an error naming the file, line and key. `hosts` are the planned
+ * VM names (the ledger's host column). The schema already refuses keys that
+ * are no VM name at all (addresses, DNS names, unknown hypervisors).
+ */
+export function checkPinnedHostKeys(config: Pick<FleetConfig, "ssh">, hosts: Iterable<string>, source: ConfigSource = {}): InputIssue[] {
+  const file = source.file ?? "stack config";
+  return pinsWithoutHost(config, hosts).map((key): InputIssue => {
+    const path = ["ssh", "pinnedHostKeys", key];
+    return {
+      file,
+      line: source.locate?.(path),
+      field: formatKeyPath(path),
+      fieldKind: "key",
+      rule: "pin-host",
+      message: `"${key}" is not a placed VM (the ledger puts no school on it): a pin for it checks nothing`,
+      fix: "correct the VM's name, or remove the pin of a VM that no longer exists",
+    };
+  });
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { configFromValues } from "../../infra/config/pulumi-values";
 import { CONFIG_KEYS } from "../../infra/config/schema";
 import { parseStackConfig, secretWarnings } from "../../infra/config/stack-file";
-import { formatKeyPath, parseFleetConfig, validateFleetConfig } from "../../infra/config/validate";
+import { checkPinnedHostKeys, formatKeyPath, parseFleetConfig, validateFleetConfig } from "../../infra/config/validate";
 import { formatIssue, InputError } from "../../infra/inputs/issues";
 import { configInput, hypervisor } from "./support/builders";
 
@@ -256,5 +256,52 @@ describe("the cell key", () => {
   it("names configured hypervisors only", () => {
     expect(errors(configInput({ cell: ["hv09"] }))).toEqual([["cell", "unknown-hypervisor"]]);
     expect(errors(configInput({ cell: ["hv01"] }))).toEqual([]);
+  });
+});
+
+describe("pinned host keys", () => {
+  const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8fHf5bGqGzB0yBEHn7yH5ioOmhM4Mw0t7y7RZ0p1S";
+  const pins = (pinnedHostKeys: Record<string, string>) => configInput({ ssh: { pinnedHostKeys } });
+
+  it("are keyed by VM names of configured hypervisors", () => {
+    expect(errors(pins({ "hv01-vm01": KEY, "hv02-vm12": KEY }))).toEqual([]);
+  });
+
+  it("refuse an address, a DNS name, a misspelt VM name or hypervisor, naming the key", () => {
+    const result = validateFleetConfig(
+      pins({ "10.20.1.10": KEY, "hv01.schulen.example": KEY, "hv01-vm1": KEY, "hv1-vm01": KEY, "hv03-vm01": KEY }),
+      { file: "Pulumi.prod.yaml" },
+    );
+    expect(result.issues.map((i) => [i.file, i.field, i.rule])).toEqual([
+      ["Pulumi.prod.yaml", "ssh.pinnedHostKeys.10.20.1.10", "pin-host"],
+      ["Pulumi.prod.yaml", "ssh.pinnedHostKeys.hv01.schulen.example", "pin-host"],
+      ["Pulumi.prod.yaml", "ssh.pinnedHostKeys.hv01-vm1", "pin-host"],
+      ["Pulumi.prod.yaml", "ssh.pinnedHostKeys.hv1-vm01", "pin-host"],
+      ["Pulumi.prod.yaml", "ssh.pinnedHostKeys.hv03-vm01", "pin-host"],
+    ]);
+    expect(result.issues[0].message).toMatch(/is an address: pins are keyed by the VM's name, <hypervisor>-vm<NN> \(e\.g\. hv01-vm01\)/);
+    expect(result.issues[1].message).toMatch(/is a DNS name/);
+    expect(result.issues[4].message).toMatch(/hypervisor "hv03", which is not configured \(hv01, hv02\)/);
+  });
+
+  it("still refuse a value that is no public key", () => {
+    expect(errors(pins({ "hv01-vm01": "AAAA" }))).toEqual([["ssh.pinnedHostKeys.hv01-vm01", "ssh-key"]]);
+  });
+
+  it("are located on their line in the stack file", () => {
+    const text = STACK.replace("  moodle-fleet:ssh: {}\n", `  moodle-fleet:ssh:\n    pinnedHostKeys:\n      hv01-vm01: ${KEY}\n      10.20.1.11: ${KEY}\n`);
+    const result = parseStackConfig(text, "Pulumi.lab.yaml");
+    expect(result.issues.map((i) => [i.line, i.field, i.rule])).toEqual([[27, "ssh.pinnedHostKeys.10.20.1.11", "pin-host"]]);
+  });
+
+  it("must name a placed VM: checked against the ledger's hosts, with file, line and key", () => {
+    const text = STACK.replace("  moodle-fleet:ssh: {}\n", `  moodle-fleet:ssh:\n    pinnedHostKeys:\n      hv01-vm01: ${KEY}\n      hv01-vm07: ${KEY}\n`);
+    const parsed = parseStackConfig(text, "Pulumi.lab.yaml");
+    expect(parsed.issues).toEqual([]);
+    const issues = checkPinnedHostKeys(parsed.config!, ["hv01-vm01", "hv01-vm02"], { file: "Pulumi.lab.yaml", locate: parsed.locate });
+    expect(issues.map(formatIssue)).toEqual([
+      'Pulumi.lab.yaml:27: key "ssh.pinnedHostKeys.hv01-vm07": "hv01-vm07" is not a placed VM (the ledger puts no school on it): a pin for it checks nothing (fix: correct the VM\'s name, or remove the pin of a VM that no longer exists)',
+    ]);
+    expect(checkPinnedHostKeys(parsed.config!, ["hv01-vm01", "hv01-vm07"])).toEqual([]);
   });
 });
