@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { SECRET_KEYS, type FleetConfig, type SecretKey } from "../config/schema";
 import { loadStackConfig, secretWarnings, type StackConfigFile } from "../config/stack-file";
 import { isError, sortIssues, type InputIssue } from "./issues";
@@ -84,9 +85,14 @@ export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
     ...repairs.issues,
     ...checkRepairLog(repairs, new Set(ledger.entries.map((e) => e.schoolId))),
     ...hosts.issues,
-    ...(config ? checkHostRecord(hosts, ledger.entries, { config, schools: schoolList.schools, env: files.stack }) : []),
+    ...(config ? checkHostRecord(hosts, ledger.entries, { config, schools: schoolList.schools, env: files.stack ?? envOf(files.stackConfig.path) }) : []),
     ...uids.issues,
     ...checkUidRecord(uids, ledger.entries),
   ]);
   return { config, secrets: stack.secrets, schoolList, ledger, repairs, hosts, uids, issues, ok: !issues.some(isError) };
+}
+
+/** The environment a stack file is for, from its name (Pulumi.<env>.yaml), for hints. */
+function envOf(stackFile: string): string {
+  return /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(basename(stackFile))?.[1] ?? "ENV";
 }

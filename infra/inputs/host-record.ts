@@ -133,3 +133,32 @@ export function serializeHostRecord(entries: readonly HostRecordEntry[]): string
     [host, s.vcpu, s.memoryMiB, s.rootDiskGiB, s.dataDiskGiB, s.sitesPerHost].join(",");
   return [HOST_RECORD_COLUMNS.join(","), ...entries.map(row)].join("\n") + "\n";
 }
+
+/** What `fleet grow-disk` does to the record, or why it refuses. */
+export type DataDiskGrowth =
+  | { ok: true; entries: HostRecordEntry[]; fromGiB: number; line?: number }
+  | { ok: false; message: string };
+
+/**
+ * Raises one host's recorded data disk to `gib`, every other row unchanged.
+ * Only ever grows: a smaller size would cut the file system holding every
+ * site's data (libvirt shrinks a volume only when asked to, and the guest's
+ * ext4 does not shrink while mounted), so it is refused, as is a host
+ * without a row (record it first) and a size it already has.
+ */
+export function growDataDisk(record: HostRecord, host: string, gib: number): DataDiskGrowth {
+  const row = record.hosts.get(host);
+  if (!row) return { ok: false, message: `${record.file}: host ${host} has no row; run \`fleet plan --write\` to record it first` };
+  const from = row.sizes.dataDiskGiB;
+  const where = row.line === undefined ? record.file : `${record.file}:${row.line}`;
+  if (gib < from)
+    return {
+      ok: false,
+      message: `${where}: refusing to shrink ${host}'s data disk from ${from} GiB to ${gib} GiB: a data disk only grows (shrinking would cut off the sites' data)`,
+    };
+  if (gib === from) return { ok: false, message: `${where}: ${host}'s data disk is already ${from} GiB; nothing to do` };
+  const entries = [...record.hosts.values()].map((e) =>
+    e.host === host ? { host: e.host, sizes: { ...e.sizes, dataDiskGiB: gib } } : { host: e.host, sizes: e.sizes },
+  );
+  return { ok: true, entries, fromGiB: from, line: row.line };
+}

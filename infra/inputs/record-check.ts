@@ -49,17 +49,18 @@ export function sizeDrift(record: HostRecord, entries: readonly LedgerEntry[], s
   return drift;
 }
 
-const UNIT: Record<SizeDrift["field"], string> = {
-  vcpu: "vCPUs",
-  memory_mib: "MiB memory",
-  root_disk_gib: "GiB root disk",
-  data_disk_gib: "GiB data disk",
-  sites_per_host: "site slots",
+const SHOWN: Record<SizeDrift["field"], [label: string, unit: string]> = {
+  vcpu: ["vcpu", ""],
+  memory_mib: ["memory", " MiB"],
+  root_disk_gib: ["root disk", " GiB"],
+  data_disk_gib: ["data disk", " GiB"],
+  sites_per_host: ["site slots", ""],
 };
 
 /** `fleet validate`'s line for one drift: what is recorded, what the tier says, what to do. */
 export function formatDrift(d: SizeDrift, env: string): { message: string; fix: string } {
-  const what = `${d.recorded} ${UNIT[d.field]} recorded, tier ${d.tier} now says ${d.tierNow}: unchanged`;
+  const [label, unit] = SHOWN[d.field];
+  const what = `${label} ${d.recorded}${unit} recorded, tier ${d.tier} now says ${d.tierNow}${unit}: unchanged`;
   switch (d.field) {
     case "data_disk_gib":
       return {

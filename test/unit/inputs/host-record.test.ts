@@ -177,7 +177,7 @@ describe("what validate says about the record", () => {
     ]);
     const disk = checkHostRecord(r, rows, { config: raised, schools, env: "prod" }).find((i) => i.field === "data_disk_gib")!;
     expect(disk).toMatchObject({ file: "schools/hosts.csv", line: 2, rule: "tier-drift", severity: "warning" });
-    expect(disk.message).toBe("hv01-vm01: 80 GiB data disk recorded, tier standard now says 240: unchanged");
+    expect(disk.message).toBe("hv01-vm01: data disk 80 GiB recorded, tier standard now says 240 GiB: unchanged");
     expect(disk.fix).toBe("grow it with `fleet grow-disk --env prod --host hv01-vm01 --gib 240`");
   });
 
