@@ -4,11 +4,12 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { main, type CommandIO } from "../../../../stacks/cli";
-import { driverCommand, type DriverDeps } from "../../../../stacks/driver/fleet-command";
+import { driverCommand, unfinishedMoves, type DriverDeps } from "../../../../stacks/driver/fleet-command";
 import type { CellResult, DriverOptions, Operation } from "../../../../stacks/driver/run-cells";
 import { plannedSteps, type StepEvent } from "../../../../stacks/driver/steps";
 import type { StackInfo } from "../../../../stacks/driver/env-stacks";
 import { events, siteResources } from "./urns";
+import { cellOutputs } from "../../support/builders";
 
 const FIXTURES = path.resolve(__dirname, "../../../fixtures/fleet");
 
@@ -154,5 +155,129 @@ describe("fleet destroy", () => {
     const other = fakeDriver({});
     expect(await main(["destroy", "--env", "test", "--yes-destroy", "prod", ...w.inputs], w.io(), [driverCommand("destroy", "", other.deps)])).toBe(2);
     expect(other.calls).toEqual([]);
+  });
+});
+
+describe("moves (a school placed on another host)", () => {
+  const hv01Stack: StackInfo[] = [{ name: "test-hv01", resourceCount: 20 }, { name: "test-hv02", resourceCount: 20 }];
+  const install = (stack: string, school: string) => siteResources(stack, school).filter((r) => /-(install|dns)$/.test(r.urn));
+
+  /** The deployed stacks: the fixture's placement, except the schools given with their deployed host. */
+  function deployed(moved: Record<string, string>) {
+    const hv01 = cellOutputs("hv01", ["04101234", "04101258", "04101273"]);
+    const hv02 = cellOutputs("hv02", ["04101246", "04101261"]);
+    for (const [school, host] of Object.entries(moved)) {
+      const [from, to] = host.startsWith("hv01") ? [hv02, hv01] : [hv01, hv02];
+      to.sites[school] = { ...(from.sites[school] ?? to.sites[school]), schoolId: school, host };
+      if (from !== to) delete from.sites[school];
+    }
+    return async (stack: string) => (stack === "test-hv01" ? hv01 : hv02) as unknown as Record<string, unknown>;
+  }
+
+  function driver(plans: Parameters<typeof fakeDriver>[0], moved: Record<string, string>) {
+    const { deps, calls } = fakeDriver(plans, hv01Stack);
+    const options: DriverOptions[] = [];
+    const runCells = deps.runCells;
+    return {
+      deps: { ...deps, readOutputs: deployed(moved), runCells: (o: DriverOptions) => (options.push(o), runCells(o)) },
+      calls,
+      options,
+    };
+  }
+
+  // The fixture places 04101234 on hv01-vm01; its stack says hv01-vm02: a move within cell hv01.
+  const inCell = { hv01: [...events(install("test-hv01", "04101234"), "update")] };
+  const line = "MOVE 04101234 hv01-vm02 -> hv01-vm01: the site on the new host starts empty; the old site is archived on the old host";
+
+  it("preview names the move on the console and in the summary, and exits 4", async () => {
+    const w = workspace();
+    const { deps } = driver({ preview: inCell }, { "04101234": "hv01-vm02" });
+    expect(await driverCommand("preview", "", deps).run(["--env", "test", "--summary-md", "summary.md", ...w.inputs], w.io())).toBe(4);
+    expect(w.out()).toContain(`${line}\n`);
+    expect(fs.readFileSync(path.join(w.root, "summary.md"), "utf8")).toContain(`- ${line}`);
+  });
+
+  it("up refuses a move no --allow-move names, and changes nothing", async () => {
+    const w = workspace();
+    const { deps, calls } = driver({ preview: inCell, up: inCell }, { "04101234": "hv01-vm02" });
+    expect(await driverCommand("up", "", deps).run(["--env", "test", ...w.inputs], w.io())).toBe(1);
+    expect(calls).toEqual(["preview"]);
+    expect(w.err()).toContain(line);
+    expect(w.err()).toContain("rerun with --allow-move 04101234");
+  });
+
+  it("up with --allow-move replaces the moved install, so its old site is archived", async () => {
+    const w = workspace();
+    const { deps, calls, options } = driver({ preview: inCell, up: inCell }, { "04101234": "hv01-vm02" });
+    expect(await driverCommand("up", "", deps).run(["--env", "test", "--allow-move", "04101234", ...w.inputs], w.io())).toBe(0);
+    expect(calls).toEqual(["preview", "up"]);
+    const installUrn = siteResources("test-hv01", "04101234").find((r) => r.urn.endsWith("::04101234-install"))!.urn;
+    expect(options[1].replace).toEqual({ hv01: [installUrn] });
+    expect(options[0].replace).toBeUndefined();
+    expect(w.err()).toContain(`allowed by --allow-move 04101234: ${line}`);
+  });
+
+  it("takes a move across cells as a move: --allow-move, not --allow-delete, and nothing replaced", async () => {
+    // The fixture places 04101246 on hv02-vm01; cell hv01's stack still holds it.
+    const across = { hv01: events(siteResources("test-hv01", "04101246"), "delete"), hv02: events(siteResources("test-hv02", "04101246"), "create") };
+    const refused = workspace();
+    const a = driver({ preview: across, up: across }, { "04101246": "hv01-vm01" });
+    expect(await driverCommand("up", "", a.deps).run(["--env", "test", ...refused.inputs], refused.io())).toBe(1);
+    expect(refused.err()).toContain("MOVE 04101246 hv01-vm01 -> hv02-vm01");
+    expect(refused.err()).not.toContain("--allow-delete 0 does not cover");
+
+    const w = workspace();
+    const b = driver({ preview: across, up: across }, { "04101246": "hv01-vm01" });
+    expect(await driverCommand("up", "", b.deps).run(["--env", "test", "--allow-move", "04101246", ...w.inputs], w.io())).toBe(0);
+    expect(b.calls).toEqual(["preview", "up"]);
+    expect(b.options[1].replace).toEqual({});
+    expect(w.err()).not.toContain("deletion(s) allowed");
+
+    const partial = workspace();
+    const c = driver({ preview: across }, { "04101246": "hv01-vm01" });
+    expect(await driverCommand("up", "", c.deps).run(["--env", "test", "--cells", "hv02", "--allow-move", "04101246", ...partial.inputs], partial.io())).toBe(1);
+    expect(partial.err()).toContain("run both cells together (--cells hv01,hv02)");
+  });
+
+  it("takes --allow-move more than once, and refuses one naming a school that does not move", async () => {
+    const w = workspace();
+    const { deps, calls } = driver({ preview: inCell, up: inCell }, { "04101234": "hv01-vm02" });
+    const args = ["--env", "test", "--allow-move", "04101234", "--allow-move=04101258", ...w.inputs];
+    expect(await driverCommand("up", "", deps).run(args, w.io())).toBe(1);
+    expect(calls).toEqual(["preview"]);
+    expect(w.err()).toContain("--allow-move 04101258: school 04101258 does not move in this plan.");
+    expect(await main(["up", "--env", "test", "--allow-move", "x", ...w.inputs], w.io(), [driverCommand("up", "", deps)])).toBe(2);
+    expect(await main(["preview", "--env", "test", "--allow-move", "04101234", ...w.inputs], w.io(), [driverCommand("preview", "", deps)])).toBe(2);
+  });
+
+  it("stops before anything runs when a cell's outputs cannot be read", async () => {
+    const w = workspace();
+    const { deps, calls } = fakeDriver({ preview: inCell }, hv01Stack);
+    const failing = { ...deps, readOutputs: async () => Promise.reject(new Error("error: could not decrypt")) };
+    expect(await driverCommand("preview", "", failing).run(["--env", "test", ...w.inputs], w.io())).toBe(1);
+    expect(calls).toEqual([]);
+    expect(w.err()).toContain("reading the outputs of stack test-hv01 (cell hv01): error: could not decrypt");
+  });
+});
+
+describe("unfinishedMoves", () => {
+  const move = { school: "04101234", from: { host: "hv01-vm02", cell: "hv01" }, to: { host: "hv01-vm01", cell: "hv01" } };
+  const installUrn = siteResources("test-hv01", "04101234").find((r) => r.urn.endsWith("::04101234-install"))!.urn;
+  const result = (ok: boolean, ...ops: string[]): CellResult => ({
+    cell: "hv01",
+    stack: "test-hv01",
+    ok,
+    changes: {},
+    seconds: 1,
+    steps: plannedSteps(ops.map((op) => ({ op, urn: installUrn, type: "command:remote:Command" }))),
+  });
+
+  it("is silent when the cell replaced the install, and warns when the cell failed or replaced nothing", () => {
+    const replace = { hv01: [installUrn] };
+    expect(unfinishedMoves("test", [move], replace, [result(true, "create-replacement", "replace", "delete-replaced")])).toEqual([]);
+    const [failed] = unfinishedMoves("test", [move], replace, [result(false, "create-replacement")]);
+    expect(failed).toContain("the move of 04101234 from hv01-vm02 to hv01-vm01 may not have completed (cell hv01 failed)");
+    expect(failed).toContain("`fleet up --env test --allow-move 04101234`");
+    expect(unfinishedMoves("test", [move], replace, [result(true, "update")])).toHaveLength(1);
   });
 });

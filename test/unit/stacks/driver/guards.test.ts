@@ -47,6 +47,13 @@ describe("checkDeletions", () => {
     expect(check.other).toEqual([{ name: "hv01-vm02-data", label: "data volume (the host's sites)", kind: "replace", cell: "hv01" }]);
   });
 
+  it("leaves out moved schools: a move across cells is consented by --allow-move, not counted again", () => {
+    // 04101246 moves from hv01 to hv02: hv01 deletes its site, hv02 creates it.
+    const moving = [removing("hv01", "04101234", "04101246"), { cell: "hv02", ok: true, steps: plannedSteps(events(siteResources("prod-hv02", "04101246"), "create")) }];
+    expect(checkDeletions(moving, 1, new Set(["04101246"]))).toMatchObject({ count: 1, allowed: true, sites: [{ school: "04101234", cell: "hv01" }] });
+    expect(checkDeletions(moving, 1)).toMatchObject({ count: 2, allowed: false });
+  });
+
   it("names every school and the flag that would allow it", () => {
     const text = deletionRefusal("prod", checkDeletions(cells, 1), 1);
     expect(text).toContain('the plan for "prod" destroys data that --allow-delete 1 does not cover');

@@ -53,6 +53,33 @@ describe("preview summary for a merge request", () => {
     expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.failed);
   });
 
+  it("lists a move within a cell as MOVE and DATA LOSS although the engine shows only updates", () => {
+    const move = { school: "04190003", from: { host: "hv01-vm01", cell: "hv01" }, to: { host: "hv01-vm02", cell: "hv01" } };
+    const cells = [cell("hv01", events(siteResources("prod-hv01", "04190003").filter((r) => /-(install|dns)$/.test(r.urn)), "update"))];
+    // Without the move the same steps are a change without loss: the engine cannot see a move.
+    expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.changes);
+    const md = formatPreviewMarkdown("prod", cells, [move]);
+    expect(md).toContain("**DATA LOSS**: 1 site(s) moved to another host (each starts empty there). Approve only if that is intended; `fleet up` needs --allow-move 04190003.");
+    expect(md).toMatch(/^\| hv01 \| 0 \| 2 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
+    expect(md).toContain("#### Moved to another host (1) **DATA LOSS**");
+    expect(md).toContain("- MOVE 04190003 hv01-vm01 -> hv01-vm02: the site on the new host starts empty; the old site is archived on the old host\n");
+    expect(previewExitCode(cells, [move])).toBe(PREVIEW_EXIT.dataLoss);
+  });
+
+  it("shows a move across cells as a move, its old cell's deletions marked as the move's archive", () => {
+    const move = { school: "04101246", from: { host: "hv01-vm01", cell: "hv01" }, to: { host: "hv02-vm01", cell: "hv02" } };
+    const cells = [
+      cell("hv01", events(siteResources("prod-hv01", "04101246"), "delete")),
+      cell("hv02", events(siteResources("prod-hv02", "04101246"), "create")),
+    ];
+    const md = formatPreviewMarkdown("prod", cells, [move]);
+    expect(md).toContain("**DATA LOSS**: 1 data-holding resource(s) would be deleted or replaced, sites of 1 school(s); 1 site(s) moved to another host");
+    expect(md).toContain("MOVE 04101246 hv01-vm01 -> hv02-vm01");
+    expect(md).toContain("**School 04101246** (hv01, moving to hv02-vm01: the old site is archived on the old host)");
+    expect(md).toMatch(/^\| hv02 \| 5 \| 0 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
+    expect(previewExitCode(cells, [move])).toBe(PREVIEW_EXIT.dataLoss);
+  });
+
   it("uses four distinct exit codes beside 0", () => {
     expect(new Set(Object.values(PREVIEW_EXIT)).size).toBe(5);
   });
