@@ -11,7 +11,7 @@ import { labSkipped, virshSucceeds } from "../../support/lab-services";
 // `npm run lab` from scratch, then what an operator does to a running fleet,
 // each change previewed (counts asserted) before it is applied: nothing to
 // do, a school added, a broken school found and repaired, a school removed,
-// and the lab torn down. Every check runs from inside the lab's namespace,
+// a school moved to the other VM, and the lab torn down. Every check runs from inside the lab's namespace,
 // against the real BIND, Apache, MariaDB and sshd of the lab's VMs.
 
 const NETNS = "moodle-lab";
@@ -287,6 +287,74 @@ catch (PDOException $e) { echo "other:denied"; }
     const check = await fleet("check", "--env", "lab", ...inputs);
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(/6 ok, 0 failed/);
+  });
+
+  it("moves a school to the other VM only with --allow-move: the new host serves it, the old one keeps its archive", async () => {
+    const id = "04190003";
+    outputs = await readOutputs();
+    expect(Object.keys(outputs.sites)).toHaveLength(6);
+    const from = outputs.sites[id].host;
+    const to = Object.keys(outputs.hosts).find((h) => h !== from)!;
+    const oldAddress = outputs.hosts[from].address;
+    // The other VM has a free slot again since the seventh school left; the ledger row is edited as an operator would.
+    const row = new RegExp(`^${id},${from}$`, "m");
+    expect(fs.readFileSync(ledgerFile, "utf8")).toMatch(row);
+    fs.writeFileSync(ledgerFile, fs.readFileSync(ledgerFile, "utf8").replace(row, `${id},${to}`));
+    expect((await fleet("validate", "--stack", "lab", ...inputs)).code).toBe(0);
+
+    const line = `MOVE ${id} ${from} -> ${to}: the site on the new host starts empty; the old site is archived on the old host`;
+    const preview = await driver("preview");
+    times["move: preview"] = preview.seconds;
+    expect(preview.code).toBe(4);
+    expect(preview.stdout).toContain(line);
+    // The engine alone sees only the install's connection and the DNS record change.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 2, replace: 0, delete: 0 });
+
+    const refused = await driver("up");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(line);
+    expect(refused.stderr).toContain(`rerun with --allow-move ${id}`);
+    expect(refused.stderr).toContain("Nothing was changed");
+    // Nothing changed: the stack still places the school on its old host, which still serves it.
+    expect((await readOutputs()).sites[id].host).toBe(from);
+    await checkSchool(id, outputs);
+
+    const up = await driver("up", "--allow-move", id);
+    times["move: up"] = up.seconds;
+    expect(up.code, up.stderr.slice(-3000)).toBe(0);
+    // The install replaced (created on the new host, then deleted on the old one), the record updated.
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 1, delete: 0 });
+
+    outputs = await readOutputs();
+    expect(outputs.sites[id].host).toBe(to);
+    // Resolves to the new host only, serves its name there, the same admin password verifies.
+    await checkSchool(id, outputs);
+    // The old host no longer serves or runs the site: no vhost, no cron job, no data directory, no database.
+    const leftovers = await onHost(
+      oldAddress,
+      `for f in /etc/apache2/sites-enabled/moodle-${id}.conf /etc/apache2/sites-available/moodle-${id}.conf /etc/cron.d/moodle-${id} /srv/moodledata/${id}; do
+  if [ -e "$f" ]; then echo "$f"; fi
+done
+mysql -N -B -e "SHOW DATABASES LIKE 'moodle_${id}'"`,
+    );
+    expect(leftovers.code).toBe(0);
+    expect(leftovers.stdout.trim()).toBe("");
+    // ...and holds one 0600 archive of it: database dump, config and data.
+    const archives = await onHost(oldAddress, `stat -c '%a %n' /srv/moodle/archive/${id}-*.tar.gz`);
+    const lines = archives.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^600 /);
+    const listing = await onHost(oldAddress, `tar -tzf ${lines[0].split(" ")[1]}`);
+    expect(listing.stdout).toMatch(/^database\.sql$/m);
+    expect(listing.stdout).toMatch(/^site-config\.php$/m);
+
+    const check = await fleet("check", "--env", "lab", ...inputs);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/6 ok, 0 failed/);
+    // Done: the stacks now place the school where the ledger does, so nothing is left to move.
+    const again = await driver("preview");
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain("MOVE");
   });
 
   it("leaves nothing behind on `npm run lab -- down`, and a second down succeeds", async () => {

@@ -39,6 +39,14 @@ describe("DNS update scripts", () => {
     expect(sbx.run(dnsDeleteScript(record), dnsStdin(record.dns, SECRET)).status).not.toBe(0);
   });
 
+  it("a site moved within its cell: the update to the new address removes the old host's record in the same signed update", () => {
+    // The record's command is updated in place (not deleted) on such a move, so its upsert alone must drop the old A record.
+    const moved = { ...record, address: "10.20.0.12" };
+    expect(sbx.run(dnsUpsertScript(moved), dnsStdin(record.dns, SECRET)).status).toBe(0);
+    const updates = sbx.callsOf("nsupdate")[0].stdin!.toString().split("\n").filter((l) => l.startsWith("update "));
+    expect(updates).toEqual(["update delete 04123456.moodle.example.org. A", "update add 04123456.moodle.example.org. 300 A 10.20.0.12"]);
+  });
+
   it("rejects names that could smuggle nsupdate commands, and non-base64 secrets", () => {
     expect(() => dnsUpsertScript({ ...record, fqdn: "a.example.org\nupdate delete example.org. SOA" })).toThrow();
     expect(() => dnsUpsertScript({ ...record, address: "10.0.0.1 ; x" })).toThrow();
