@@ -1,10 +1,22 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as libvirt from "@pulumi/libvirt";
+import * as random from "@pulumi/random";
+import * as command from "@pulumi/command";
 import type { FleetSettings, PlannedHost } from "../plan";
-import { cloudInitMetaData, cloudInitNetworkConfig, cloudInitUserData, type HostScriptInput } from "../scripts";
+import { cloudInitMetaData, cloudInitNetworkConfig, type HostScriptInput } from "../scripts";
+import { cloudInitUserData, hostKeyOfUserData } from "../scripts/cloudinit";
+import { ed25519KeyPairFromSeed } from "../config/ssh-key";
 import type { Hypervisor } from "./hypervisor";
 
 const GiB = 1024 ** 3;
+
+/** How long a guest may take to shut down before a resize powers it off. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 300;
+
+/** Static: its inputs come from the environment (see the file). */
+export const DOMAIN_SHUTDOWN_SCRIPT = readFileSync(join(__dirname, "domain-shutdown.sh"), "utf8");
 
 export interface HostVmArgs {
   plan: PlannedHost;
@@ -12,6 +24,23 @@ export interface HostVmArgs {
   hypervisor: Hypervisor;
   /** What cloud-init configures: hostname, address, SSH key. */
   scriptInput: pulumi.Output<HostScriptInput>;
+  /**
+   * How long a resize waits for the guest to shut down before the libvirt
+   * provider powers it off. Default DEFAULT_SHUTDOWN_TIMEOUT_SECONDS (300).
+   */
+  shutdownTimeoutSeconds?: number;
+}
+
+/**
+ * The seed's user-data with the host's SSH host key in it: a secret, so that
+ * Pulumi stores it encrypted and never shows it.
+ */
+export function hostUserData(scriptInput: pulumi.Input<HostScriptInput>, hostKeySeed: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi
+      .all([scriptInput, hostKeySeed])
+      .apply(([input, seed]) => cloudInitUserData(input, ed25519KeyPairFromSeed(Buffer.from(seed, "base64"), `root@${input.hostName}`))),
+  );
 }
 
 /**
@@ -20,6 +49,12 @@ export interface HostVmArgs {
  */
 export class HostVm extends pulumi.ComponentResource {
   readonly domain: libvirt.Domain;
+  /**
+   * The SSH host key the VM presents, as its seed gave it (`ssh-ed25519
+   * AAAA...`); undefined for a VM whose seed was written before the program
+   * generated host keys (its key is its own: pin it in config).
+   */
+  readonly hostKey: pulumi.Output<string | undefined>;
 
   constructor(args: HostVmArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan, settings, hypervisor, scriptInput } = args;
@@ -45,18 +80,61 @@ export class HostVm extends pulumi.ComponentResource {
       { ...inHypervisor, protect: settings.protectData },
     );
 
+    // The seed of the host's SSH host key (ed25519), drawn once and kept in
+    // the state as a secret: the program derives the key pair from it, puts
+    // it in the seed and pins its public half in every connection.
+    const hostKeySeed = new random.RandomBytes(
+      `${plan.name}-host-key`,
+      { length: 32 },
+      { parent: this, additionalSecretOutputs: ["base64", "hex"] },
+    );
+
     const seed = new libvirt.CloudInitDisk(
       `${plan.name}-seed`,
       {
         name: `${plan.name}-seed.iso`,
         pool: hypervisor.pool.name,
-        userData: scriptInput.apply(cloudInitUserData),
+        userData: hostUserData(scriptInput, hostKeySeed.base64),
         metaData: scriptInput.apply(cloudInitMetaData),
         networkConfig: scriptInput.apply(cloudInitNetworkConfig),
       },
-      // cloud-init reads the seed at first boot only; a regenerated seed must
-      // not churn the domain of a running VM.
-      { ...inHypervisor, ignoreChanges: ["userData", "metaData", "networkConfig"] },
+      {
+        ...inHypervisor,
+        // cloud-init reads the seed at first boot only; a regenerated seed must
+        // not churn the domain of a running VM. Every input of a CloudInitDisk
+        // forces a new disk (and the domain names the disk, so a new domain):
+        // a VM created before host keys were generated keeps its seed, its
+        // domain and its own host key, and `hostKey` below reports none for it.
+        ignoreChanges: ["userData", "metaData", "networkConfig"],
+        // The user-data holds the host's private key: secret in the state too,
+        // whatever the provider reads back from the ISO.
+        additionalSecretOutputs: ["userData"],
+      },
+    );
+    // What the VM was really given: the seed as created (its state), not the
+    // user-data this run would write. Only the public key leaves the secret.
+    this.hostKey = pulumi.unsecret(seed.userData.apply((userData) => hostKeyOfUserData(userData ?? "")));
+
+    // vcpu and memory force a new domain, and the provider's delete powers a
+    // running domain off at once. This runs first (the domain depends on
+    // it): on a change of size it shuts the guest down and waits, up to the
+    // timeout. Nothing runs when the VM is created; an update that is no
+    // resize (the script compares with the running domain) leaves it alone.
+    const shutdownForResize = new command.local.Command(
+      `${plan.name}-shutdown-for-resize`,
+      {
+        update: DOMAIN_SHUTDOWN_SCRIPT,
+        environment: {
+          LIBVIRT_URI: hypervisor.plan.uri,
+          DOMAIN: plan.name,
+          VCPU: String(plan.vcpu),
+          MEMORY_MIB: String(plan.memoryMiB),
+          TIMEOUT_SECONDS: String(args.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+        },
+        interpreter: ["/bin/bash", "-c"],
+        logging: "stderr",
+      },
+      { parent: this },
     );
 
     const lan = hypervisor.plan.network;
@@ -86,6 +164,7 @@ export class HostVm extends pulumi.ComponentResource {
         // vcpu and memory force a new domain; the old one must go first so the
         // name is free. Its disks are separate resources and stay.
         deleteBeforeReplace: true,
+        dependsOn: [shutdownForResize],
       },
     );
 

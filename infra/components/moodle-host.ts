@@ -6,6 +6,7 @@ import { sshPublicKeyFromPrivateKey } from "../config";
 import { hostScriptInput } from "./script-inputs";
 import type { Hypervisor } from "./hypervisor";
 import { HostVm } from "./host-vm";
+import { hostConnection } from "./host-connection";
 import { COMMAND_OUTPUTS } from "./moodle-site";
 import type { FleetSecrets } from "./secrets";
 
@@ -39,15 +40,7 @@ export class MoodleHost extends pulumi.ComponentResource {
 
     this.vm = new HostVm({ plan, settings, hypervisor, scriptInput }, { parent: this });
 
-    this.connection = {
-      host: plan.address,
-      user: settings.ssh.user,
-      privateKey: secrets.sshPrivateKey,
-      hostKey: settings.ssh.pinnedHostKeys?.[plan.name],
-      // A fresh VM under software emulation needs a minute or two before sshd answers.
-      dialErrorLimit: 60,
-      perDialTimeout: 10,
-    };
+    this.connection = hostConnection({ plan, settings, secrets, seededHostKey: this.vm.hostKey, parent: this });
 
     const bootstrapScript = scriptInput.apply((input) => hostBootstrapScript(input));
     this.bootstrap = new command.remote.Command(

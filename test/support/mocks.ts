@@ -36,6 +36,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     const digest = crypto.createHash("sha256").update(name).digest("base64url").slice(0, inputs.length - 4);
     return { ...inputs, result: `Aa1-${digest}` };
   }
+  if (type === "random:index/randomBytes:RandomBytes") {
+    const bytes = crypto.createHash("sha256").update(name).digest().subarray(0, inputs.length);
+    return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+  }
   return inputs;
 }
 

@@ -61,7 +61,9 @@ describe("the fleet program under mocks, sample list", () => {
       "command:remote:Command": hosts.size + sites,
       "moodle-fleet:infra:MoodleSite": sites,
       "random:index/randomPassword:RandomPassword": 2 * sites,
-      "command:local:Command": sites,
+      // Each host's SSH host key seed, and its shutdown before a resize.
+      "random:index/randomBytes:RandomBytes": hosts.size,
+      "command:local:Command": sites + hosts.size,
     });
     const names = new Set(run.resources.map((r) => r.name));
     for (const [id, host] of ledger) {
