@@ -167,7 +167,9 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
       if (operation === "preview" || operation === "up") {
         try {
           const outputs = await readCellOutputs(sorted.cells, d.readOutputs ?? readStackOutputs, envVars, parallel);
-          moves = detectMoves(plannedSites(plan), deployedSites(outputs));
+          // Every cell's outputs are read (a move across cells shows only in the cell it leaves),
+          // but only moves touching the cells of this run matter to it.
+          moves = detectMoves(plannedSites(plan), deployedSites(outputs)).filter((m) => cells.includes(m.from.cell) || cells.includes(m.to.cell));
         } catch (error) {
           io.stderr(`fleet ${operation}: ${error instanceof Error ? error.message : String(error)}; nothing was changed\n`);
           await release();
