@@ -39,7 +39,7 @@ const OPERATION_USAGE: Record<Operation, string> = {
     `        ${PREVIEW_EXIT.failed} a cell failed or the inputs are invalid, ${PREVIEW_EXIT.usage} bad usage`,
   ].join("\n"),
   up: [
-    `${COMMON_USAGE} [--allow-delete N] [--allow-move SCHOOL_ID ...]`,
+    `${COMMON_USAGE} [--allow-delete N] [--allow-move SCHOOL_ID]...`,
     "  Previews every cell first and refuses a plan that deletes or replaces sites (or data",
     "  volumes, pools) unless --allow-delete N covers their number, and a plan that moves a",
     "  site to another host (ledger edited) unless each moved school is named with",
