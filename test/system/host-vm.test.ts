@@ -51,7 +51,7 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
         hypervisor,
         scriptInput: pulumi.output(hostScriptInput(host, plan.settings, publicKey)),
       });
-      return { domain: vm.domain.name, address: host.address };
+      return { domain: vm.domain.name, address: host.address, hostKey: vm.hostKey };
     };
     stack = await openInlineStack(
       { stackName: "host-vm", projectName: "moodle-fleet-system", program },
@@ -72,13 +72,41 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
   it("creates pool, base image, disks, seed and domain, and the guest comes up as planned", async () => {
     const up = await stack.up({ color: "never" });
     expect(up.summary.result).toBe("succeeded");
-    // stack, hypervisor component, provider, pool, base image, host-vm component, 2 volumes, seed, domain
-    expect(up.summary.resourceChanges?.create).toBe(10);
+    // stack, hypervisor component, provider, pool, base image, host-vm component, 2 volumes,
+    // host key seed, seed, shutdown-for-resize command, domain
+    expect(up.summary.resourceChanges?.create).toBe(12);
     const host = plan.hosts[0];
     const report = await sshInLab(key, host.address, "cloud-init status --wait >/dev/null 2>&1; hostname; cloud-init status; ip -4 -o addr show eth0", 5 * 60_000);
     expect(report).toContain(host.name);
     expect(report).toMatch(/status: done/);
     expect(report).toContain(`${host.address}/${host.prefixLength}`);
+  });
+
+  it("the guest presents the generated host key and no other, and a connection pinned to it succeeds", async () => {
+    const outputs = await stack.outputs();
+    const pin = outputs.hostKey.value as string;
+    expect(pin).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+    const host = plan.hosts[0];
+    const scanned = execFileSync("ip", ["netns", "exec", "moodle-lab", "ssh-keyscan", "-T", "10", host.address], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .trim()
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .map((l) => l.split(" ").slice(1, 3).join(" "));
+    expect(scanned).toEqual([pin]);
+    const knownHosts = path.join(work, "known_hosts");
+    fs.writeFileSync(knownHosts, `${host.address} ${pin}\n`);
+    const strict = (file: string) =>
+      execFileSync("ip", ["netns", "exec", "moodle-lab", "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+        "-o", `UserKnownHostsFile=${file}`, "-o", "ConnectTimeout=10", `root@${host.address}`, "ls /etc/ssh/ | grep '^ssh_host_'"],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    // The image's own keys (the same in every VM made from it) are gone.
+    expect(strict(knownHosts).trim().split("\n")).toEqual(["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]);
+    // And a wrong pin is refused.
+    const wrong = path.join(work, "known_hosts.wrong");
+    const other = path.join(work, "other");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    fs.writeFileSync(wrong, `${host.address} ${fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
+    expect(() => strict(wrong)).toThrow();
   });
 
   it("a second up changes nothing", async () => {
@@ -89,14 +117,19 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     expect(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
   });
 
-  it("resizing the VM replaces only its domain; its disks stay", async () => {
+  it("resizing the VM shuts the guest down cleanly, then replaces only its domain; its disks and host key stay", async () => {
     const volumesBefore = virsh("vol-list", poolName);
+    const pin = (await stack.outputs()).hostKey.value as string;
     memoryMiB += 256;
     const preview = await stack.preview({ color: "never" });
-    expect(preview.changeSummary).toMatchObject({ replace: 1 });
-    expect(Object.keys(preview.changeSummary).filter((k) => k !== "same" && k !== "replace")).toEqual([]);
+    // The domain, and the shutdown command that carries its size.
+    expect(preview.changeSummary).toMatchObject({ replace: 1, update: 1 });
+    expect(Object.keys(preview.changeSummary).filter((k) => k !== "same" && k !== "replace" && k !== "update")).toEqual([]);
     const up = await stack.up({ color: "never" });
-    expect(up.summary.resourceChanges).toMatchObject({ replace: 1 });
+    expect(up.summary.resourceChanges).toMatchObject({ replace: 1, update: 1 });
+    expect(up.stdout).toMatch(/domain-shutdown: lab01-vm01 is shut off after \d+ s/);
+    expect(up.stdout).not.toMatch(/did not shut down/);
+    expect((await stack.outputs()).hostKey.value).toBe(pin);
     expect(virsh("dominfo", "lab01-vm01")).toMatch(new RegExp(`Max memory:\\s+${memoryMiB * 1024} KiB`));
     expect(virsh("vol-list", poolName)).toBe(volumesBefore);
   });

@@ -131,7 +131,7 @@ describe("SSH host keys of VMs created from now on", () => {
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8fHf5bGqGzB0yBEHn7yH5ioOmhM4Mw0t7y7RZ0p1S",
     );
     const userData = hostUserData(input, crypto.randomBytes(32).toString("base64"));
-    expect(await userData.isSecret).toBe(true);
+    expect(await pulumi.isSecret(userData)).toBe(true);
     expect(await promiseOf(userData)).toMatch(/OPENSSH PRIVATE KEY/);
   });
 });
