@@ -1,12 +1,13 @@
 /**
- * The site scripts lab/boot-check.sh runs on its guest after the host
- * bootstrap, written by the fleet's own generators (infra/scripts) from two
- * planned sites mapped as the program maps them (infra/components/
- * script-inputs.ts); the second school has a hostile name. Writes, per site
- * N (1, 2): site-N-install.sh and site-N-delete.sh (0700), site-N.stdin (the
- * install script's standard input, 0600) and site-N.admin (the admin
- * password alone, 0600); and sites.env (0600), shell assignments of what the
- * checks need to know about each site (SITE_N_ID, SITE_N_FQDN, ...).
+ * The site commands lab/boot-check.sh runs on its guest after the host
+ * bootstrap (which installed the site tool they call), written by the
+ * fleet's own generators (infra/scripts) from two planned sites mapped as
+ * the program maps them (infra/components/script-inputs.ts); the second
+ * school has a hostile name. Writes, per site N (1, 2): site-N-install.cmd
+ * and site-N-delete.cmd (the remote commands' text, 0600), site-N.stdin (the
+ * install's standard input, 0600) and site-N.admin (the admin password
+ * alone, 0600); and sites.env (0600), shell assignments of what the checks
+ * need to know about each site (SITE_N_ID, SITE_N_FQDN, ...).
  *
  *   npx tsx lab/boot-check-sites.ts --host NAME --out DIR
  */
@@ -16,7 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { siteScriptInput } from "../infra/components/script-inputs";
 import type { FleetSettings, PlannedHost, PlannedSite } from "../infra/plan";
-import { shellQuote, siteDeleteScript, siteInstallScript, siteInstallStdin, siteMarkerPath, siteSlug } from "../infra/scripts";
+import { shellQuote, siteDeleteCommand, siteInstallCommand, siteInstallStdin, siteMarkerPath, siteSlug } from "../infra/scripts";
 
 const DOMAIN = "moodle.lab.example";
 
@@ -62,8 +63,8 @@ function main(): void {
     } as PlannedSite;
     const site = siteScriptInput(planned, host, settings);
     const adminPassword = password();
-    writeFileSync(join(out, `site-${n}-install.sh`), siteInstallScript(site), { mode: 0o700 });
-    writeFileSync(join(out, `site-${n}-delete.sh`), siteDeleteScript(site), { mode: 0o700 });
+    writeFileSync(join(out, `site-${n}-install.cmd`), siteInstallCommand(site), { mode: 0o600 });
+    writeFileSync(join(out, `site-${n}-delete.cmd`), siteDeleteCommand(site), { mode: 0o600 });
     writeFileSync(join(out, `site-${n}.stdin`), siteInstallStdin({ dbPassword: password(), adminPassword }), { mode: 0o600 });
     writeFileSync(join(out, `site-${n}.admin`), `${adminPassword}\n`, { mode: 0o600 });
     const vars: Record<string, string> = {

@@ -8,8 +8,9 @@
 # tarball; then (unless --no-bootstrap) the fleet's host bootstrap, twice,
 # with MariaDB's data moved to /srv/mysql; (unless --no-standin) the
 # stand-in's install contract through Apache and php-fpm; (with the
-# bootstrap) the fleet's site install and delete scripts for two sites
-# (lab/boot-check-sites.ts), secrets on standard input; and a reboot, after
+# bootstrap) the fleet's site install and delete commands for two sites
+# (lab/boot-check-sites.ts), run by the site tool the bootstrap installed,
+# secrets on standard input; and a reboot, after
 # which disk, bind mount, MariaDB and the stand-in's database must be back. The domain and its files are removed
 # afterwards, also when a check fails or the script is interrupted.
 #
@@ -423,27 +424,28 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------
-# The fleet's site scripts, as the program generates them for two planned
-# sites of this host (the second with a hostile name): copied to the guest
-# (0700) and run as Pulumi's remote command would, the secrets on standard
-# input only. Then: both sites serve their names, the admin passwords verify,
-# nothing in a name was executed, a second install changes nothing, a site
-# whose database was dropped is repaired by the install, and the delete
-# script archives a site and removes it.
+# The fleet's site commands, as the program generates them for two planned
+# sites of this host (the second with a hostile name): one line each of the
+# site tool the bootstrap installed (content-addressed, linked as
+# /usr/local/sbin/moodle-fleet-site), run as Pulumi's remote command runs
+# them, the secrets on standard input only. Then: both sites serve their
+# names, the admin passwords verify, nothing in a name was executed, a second
+# install changes nothing, a site whose database was dropped is repaired by
+# the install, and the delete (by school id) archives a site and removes it.
 sites_json='null'
 if ((run_bootstrap)); then
   sites_dir=$work/sites
   "$TSX" "$LAB_DIR/boot-check-sites.ts" --host "$name" --out "$sites_dir" ||
-    lab_die "could not write the site scripts with infra/scripts"
+    lab_die "could not write the site commands with infra/scripts"
   # shellcheck source=/dev/null
   source "$sites_dir/sites.env"
   t_sites0=$(date +%s.%N)
   # site_remote: runs the shell on stdin in the guest, after sites.env.
   site_remote() { { cat "$sites_dir/sites.env"; cat; } | guest_ssh bash -s 2>>"$sites_dir/remote.err" || true; }
-  # site_run N install|delete [STDIN]: runs the copied script; prints its exit status.
+  # site_run N install|delete [STDIN]: runs the site's command; prints its exit status.
   site_run() {
     local rc=0
-    guest_ssh "bash /root/site-$1-$2.sh" <"${3:-/dev/null}" >>"$sites_dir/site-$1-$2.out" 2>>"$sites_dir/site-$1-$2.err" || rc=$?
+    guest_ssh "$(cat "$sites_dir/site-$1-$2.cmd")" <"${3:-/dev/null}" >>"$sites_dir/site-$1-$2.out" 2>>"$sites_dir/site-$1-$2.err" || rc=$?
     echo "$rc"
   }
   serve_checks() { # PREFIX N...: HTTP status and name on the page, per site
@@ -469,12 +471,10 @@ m=SITE_$1_MARKER; stat -c '%Y.%s' "\${!m}" 2>/dev/null && sha256sum <"\${!m}" 2>
 EOF
   }
   {
-    for n in 1 2; do
-      for kind in install delete; do
-        guest_ssh "umask 077; cat >/root/site-$n-$kind.sh && chmod 0700 /root/site-$n-$kind.sh" <"$sites_dir/site-$n-$kind.sh"
-      done
-    done
-    echo "script_mode=$(guest_ssh 'stat -c %a /root/site-1-install.sh')"
+    # The tool: root's alone, in a directory named by its digest.
+    echo "script_mode=$(guest_ssh 'stat -L -c %a /usr/local/sbin/moodle-fleet-site')"
+    echo "tool_content_addressed=$(guest_ssh 'readlink -f /usr/local/sbin/moodle-fleet-site' |
+      grep -qE '^/usr/local/lib/moodle-fleet/site-tool/[0-9a-f]{64}/moodle-fleet-site$' && echo yes || echo no)"
     echo "install_1=$(site_run 1 install "$sites_dir/site-1.stdin")"
     echo "install_2=$(site_run 2 install "$sites_dir/site-2.stdin")"
     serve_checks "" 1 2
@@ -499,6 +499,7 @@ EOF
     # Archive and remove the hostile site; the other one keeps serving.
     echo "delete_2=$(site_run 2 delete)"
     site_remote <<'EOF'
+echo "deleted_spec=$([ ! -e "/etc/moodle-fleet/sites/$SITE_2_ID.env" ] && echo yes || echo no)"
 shopt -s nullglob
 archives=("$SITE_2_ARCHIVE_DIR/$SITE_2_ID"-*.tar.gz)
 echo "archives=${#archives[@]}"
@@ -525,14 +526,14 @@ EOF
     echo "pwned_end=$(guest_ssh 'test -e /tmp/PWNED && echo yes || echo no')"
   } >"$sites_dir/sites.out" 2>>"$sites_dir/remote.err"
   sites_s=$(elapsed "$t_sites0" "$(date +%s.%N)")
-  lab_log "site scripts: $sites_s s"
+  lab_log "site commands: $sites_s s"
   xget() { sed -n "s/^$1=//p" "$sites_dir/sites.out" | head -n 1; }
   xexpect() {
     local got
     got=$(xget "$1")
     if [[ $got != "$2" ]]; then failures+=("sites $1: expected '$2', got '$got'"); fi
   }
-  for kv in script_mode=700 install_1=0 install_2=0 http_1=200 http_2=200 name_1=yes name_2=yes admin_1=yes admin_2=yes \
+  for kv in script_mode=700 tool_content_addressed=yes deleted_spec=yes install_1=0 install_2=0 http_1=200 http_2=200 name_1=yes name_2=yes admin_1=yes admin_2=yes \
     pwned=no install_again_2=0 marker_unchanged=yes installer_runs_2=1 again_http_2=200 again_name_2=yes \
     broken_config_kept=yes broken_http_1=503 broken_name_1=no repair_1=0 repaired_http_1=200 repaired_name_1=yes \
     repaired_admin_1=yes delete_2=0 archives=1 archive_mode=600 archive_dir_mode=700 archive_sql=yes \
@@ -542,7 +543,7 @@ EOF
     xexpect "${kv%%=*}" "${kv#*=}"
   done
   if grep -q '^install_[12]=[^0]\|^repair_1=[^0]\|^delete_2=[^0]' "$sites_dir/sites.out"; then
-    lab_log "site script output:"
+    lab_log "site command output:"
     tail -n 20 "$sites_dir"/site-*.err "$sites_dir/remote.err" >&2 || true
   fi
   sites_json="{$(sed -n 's/^\([a-z_0-9]*\)=\(.*\)$/"\1":"\2"/p' "$sites_dir/sites.out" | paste -sd, -),\"seconds\":$sites_s}"

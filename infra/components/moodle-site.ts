@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import type { FleetSettings, PlannedHost, PlannedSite } from "../plan";
-import { dnsDeleteScript, dnsStdin, dnsUpsertScript, siteDeleteScript, siteInstallScript, siteInstallStdin } from "../scripts";
+import { dnsDeleteScript, dnsStdin, dnsUpsertScript, siteDeleteCommand, siteInstallCommand, siteInstallStdin } from "../scripts";
 import { siteScriptInput } from "./script-inputs";
 import type { MoodleHost } from "./moodle-host";
 import type { FleetSecrets } from "./secrets";
@@ -66,7 +66,10 @@ export class MoodleSite extends pulumi.ComponentResource {
       { parent: this, additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
-    const install = withRepairRequests(siteInstallScript(scriptInput), plan.repairs);
+    // One line of the site tool that the host's bootstrap installed, with
+    // this site's parameters only: a new tool version updates the bootstrap
+    // (which re-applies the host's sites), not this command.
+    const install = withRepairRequests(siteInstallCommand(scriptInput), plan.repairs);
     this.install = new command.remote.Command(
       `${plan.schoolId}-install`,
       {
@@ -75,7 +78,7 @@ export class MoodleSite extends pulumi.ComponentResource {
         // The install is idempotent; without `update`, any change would
         // replace the command, and a replace runs the archiving delete.
         update: install,
-        delete: siteDeleteScript(scriptInput),
+        delete: siteDeleteCommand(scriptInput),
         stdin: pulumi
           .all([dbPassword, adminPassword])
           .apply(([db, admin]) => siteInstallStdin({ dbPassword: db, adminPassword: admin })),
@@ -135,10 +138,14 @@ export function leadWithAlnum(password: string): string {
 /**
  * The n-th repair request (`fleet repair`) changes the install's inputs by
  * one comment line, so the preview shows exactly this install as an update
- * and `up` re-runs it; a site never repaired keeps the script as it was.
+ * and `up` re-runs it; a site never repaired keeps its command as it was.
+ * The line goes first, or after an interpreter line (`#!`) that must stay
+ * first.
  */
-export function withRepairRequests(script: string, repairs: number): string {
-  if (repairs === 0) return script;
-  const [shebang, ...rest] = script.split("\n");
-  return [shebang, `# repair request ${repairs} (fleet repair)`, ...rest].join("\n");
+export function withRepairRequests(command: string, repairs: number): string {
+  if (repairs === 0) return command;
+  const note = `# repair request ${repairs} (fleet repair)`;
+  if (!command.startsWith("#!")) return `${note}\n${command}`;
+  const [interpreter, ...rest] = command.split("\n");
+  return [interpreter, note, ...rest].join("\n");
 }

@@ -1,8 +1,10 @@
-# Shell functions shared by the scripts moodle-fleet runs on its VMs.
-# bash.ts copies the sections a script needs into it; each section starts
-# with a line `#@ name` and ends where the next one starts. The generated
-# scripts run as root under `set -euo pipefail`; none of these functions ever
-# puts a secret into a command's arguments.
+# Shell functions shared by what moodle-fleet runs on its VMs. The site tool
+# (moodle-fleet-site, installed beside this file) sources it whole; for the
+# generated scripts (the host bootstrap), infra/scripts/bash.ts copies the
+# sections a script needs into it: each section starts with a line
+# `#@ name` and ends where the next one starts. Everything runs as root under
+# `set -euo pipefail`; none of these functions ever puts a secret into a
+# command's arguments.
 
 #@ base
 # Needs TAG. Logging, cleanup of temporary files on exit, the root check.

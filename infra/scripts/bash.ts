@@ -24,8 +24,8 @@ export type ShellFn =
   | "redis"
   | "archive";
 
-/** Path of the shell function library (tests source it directly). */
-export const LIB_SH_PATH = join(__dirname, "lib.sh");
+/** Path of the shell function library: the site tool's own, whose sections the generated scripts copy. */
+export const LIB_SH_PATH = join(__dirname, "../host-tool/lib.sh");
 
 let sections: Map<string, string> | undefined;
 

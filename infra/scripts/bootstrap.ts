@@ -4,12 +4,13 @@
  * Standard input: when the host has TLS, the wildcard certificate's private
  * key (PEM), the whole of stdin; otherwise nothing (stdin is ignored).
  */
-import { bashScript, resolvePaths, staticFile } from "./bash";
+import { assignments, bashScript, resolvePaths, staticFile } from "./bash";
 import { dataDiskVars, dataMountOf, mysqlOnDataDiskSection, requireDataMountSection } from "./datadisk";
 import { hostApacheConf, hostDefaultVhost, hostPhpIni, hostWwwPoolOverride, tlsFiles } from "./configs";
 import { releaseConfigPhp } from "./php";
 import { heredoc } from "./quote";
-import type { HostScriptInput, ScriptOptions } from "./types";
+import { siteToolDigest, siteToolFiles, siteToolHostConfPath, siteToolPath } from "./site-tool";
+import type { HostScriptInput, ScriptOptions, SystemPaths } from "./types";
 import { validateHostInput } from "./validate";
 
 /**
@@ -171,6 +172,12 @@ export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions)
     ["REDIS_ADMIN_SECRET", `${paths.stateDir}/redis-admin.secret`],
     ["LOGROTATE_DIR", paths.logrotateDir],
     ["LOG_DIR", paths.logDir],
+    ["FLEET_ETC", paths.fleetEtcDir],
+    ["SITE_TOOL_DIR", paths.siteToolDir],
+    ["SITE_TOOL_DIGEST", siteToolDigest()],
+    ["SITE_TOOL_LINK", siteToolPath(paths)],
+    ["SITE_TOOL_HOST_CONF", siteToolHostConfPath(paths)],
+    ["SITES_DIR", `${paths.fleetEtcDir}/sites`],
   ];
   if ("git" in host.release) {
     vars.push(["GIT_URL", host.release.git.url], ["GIT_BRANCH", host.release.git.branch]);
@@ -322,8 +329,10 @@ else
   if [ -e "$RELEASE_DIR" ]; then mv -- "$RELEASE_DIR" "$STAGE/previous"; fi
   mv -- "$STAGE/tree" "$RELEASE_DIR"
   log "Moodle release in place"
-fi
-log "host ready"`,
+fi`,
+
+    siteToolSection(paths),
+    `log "host ready"`,
   ].filter((s) => s !== "");
 
   return bashScript({
@@ -336,6 +345,95 @@ log "host ready"`,
     fns: ["ensureDir", "putFile", "mysqlRoot", "phpVersion", "phpPreflight", "lock", "reload", "packages", "redis", ...(!("git" in host.release) || host.pluginBundle ? (["fetch"] as const) : [])],
     body,
   });
+}
+
+/** The host configuration the site tool sources: its locations on this host, every value quoted. */
+export function siteToolHostConf(paths: SystemPaths): string {
+  return `# Locations of this host, for moodle-fleet-site (written by the host bootstrap)
+${assignments([
+  ["APACHE_DIR", paths.apacheDir],
+  ["PHP_ETC", paths.phpEtcDir],
+  ["PHP_RUN_DIR", paths.phpRunDir],
+  ["CRON_DIR", paths.cronDir],
+  ["TLS_DIR", paths.tlsDir],
+  ["LOCK_FILE", `${paths.lockDir}/moodle-fleet-config.lock`],
+  ["LOG_DIR", paths.logDir],
+  ["SITES_DIR", `${paths.fleetEtcDir}/sites`],
+  ["REDIS_ADMIN_USER", REDIS_ADMIN_USER],
+  ["REDIS_ADMIN_SECRET", `${paths.stateDir}/redis-admin.secret`],
+])}
+`;
+}
+
+/**
+ * The site tool, installed once per version: its files go into a staging
+ * directory, are checked against the digest this script was generated
+ * with, and move to `<siteToolDir>/<digest>`; then the stable link switches
+ * to them in one rename. A directory of that digest is never written again.
+ *
+ * A new version then re-applies every site its sites directory records and
+ * that another version last applied (`moodle-fleet-site reapply ID`), so a
+ * changed tool reaches the sites through this one update per host, while
+ * their own commands, which carry only their parameters, stay unchanged.
+ * The re-apply needs no secret from the stack: a finished site's database
+ * password is already on the host, in its site-config.php (0640
+ * root:<site user>), and the tool copies that line as it is, without ever
+ * putting it into an argument or the environment; the database account is
+ * left alone. A site that never finished installing is skipped: its own
+ * next install, which brings the secrets, finishes it. One site failing
+ * does not stop the others; the bootstrap fails at the end, naming them,
+ * and its next run retries only those (each site records the version that
+ * last applied it).
+ */
+function siteToolSection(paths: SystemPaths): string {
+  const files = siteToolFiles();
+  const dirs = [...new Set(files.map((f) => f.path.split("/").slice(0, -1).join("/")).filter((d) => d !== ""))];
+  const writes = files
+    .map((f) => `  cat >"$TOOL_STAGE/${f.path}" ${heredoc(f.content, "SITE_TOOL_EOF").trimEnd()}
+  chmod ${f.mode.toString(8).padStart(4, "0")} "$TOOL_STAGE/${f.path}"`)
+    .join("\n");
+  return `# The site tool and the host configuration it reads.
+ensure_dir "$FLEET_ETC" 0755 root root
+ensure_dir "$SITES_DIR" 0700 root root
+put_file "$SITE_TOOL_HOST_CONF" 0644 root root ${heredoc(siteToolHostConf(paths)).trimEnd()}
+commit_files
+TOOL_NOW=$SITE_TOOL_DIR/$SITE_TOOL_DIGEST
+if [ ! -d "$TOOL_NOW" ]; then
+  log "installing the site tool $SITE_TOOL_DIGEST"
+  ensure_dir "$SITE_TOOL_DIR" 0755 root root
+  TOOL_STAGE=$(mktemp -d -- "$SITE_TOOL_DIR/.stage.XXXXXX")
+  CLEANUP+=("$TOOL_STAGE")
+${dirs.map((d) => `  mkdir -- "$TOOL_STAGE/${d}"`).join("\n")}
+${writes}
+  TOOL_SUM=$(cd "$TOOL_STAGE" && sha256sum -- ${files.map((f) => f.path).join(" ")} | sha256sum)
+  [ "\${TOOL_SUM%% *}" = "$SITE_TOOL_DIGEST" ] || die "the site tool's files do not match their digest"
+  chmod 0755 "$TOOL_STAGE"
+  mv -- "$TOOL_STAGE" "$TOOL_NOW"
+fi
+if [ "$(readlink -- "$SITE_TOOL_LINK" || true)" != "$TOOL_NOW/moodle-fleet-site" ]; then
+  ensure_dir "\${SITE_TOOL_LINK%/*}" 0755 root root
+  ln -sfn -- "$TOOL_NOW/moodle-fleet-site" "$SITE_TOOL_LINK.new"
+  mv -fT -- "$SITE_TOOL_LINK.new" "$SITE_TOOL_LINK"
+  log "site tool $SITE_TOOL_DIGEST linked"
+fi
+REAPPLY_FAILED=()
+for SPEC in "$SITES_DIR"/*.env; do
+  [ -e "$SPEC" ] || continue
+  SITE_ID=\${SPEC##*/}
+  SITE_ID=\${SITE_ID%.env}
+  APPLIED=""
+  if [ -f "$SITES_DIR/$SITE_ID.applied" ]; then APPLIED=$(cat -- "$SITES_DIR/$SITE_ID.applied"); fi
+  if [ "$APPLIED" != "$SITE_TOOL_DIGEST" ]; then
+    log "re-applying site $SITE_ID with the site tool $SITE_TOOL_DIGEST"
+    "$SITE_TOOL_LINK" reapply "$SITE_ID" || REAPPLY_FAILED+=("$SITE_ID")
+  fi
+done
+for OLD_TOOL in "$SITE_TOOL_DIR"/*; do
+  if [ -d "$OLD_TOOL" ] && [ "$OLD_TOOL" != "$TOOL_NOW" ]; then rm -rf -- "$OLD_TOOL"; fi
+done
+if [ "\${#REAPPLY_FAILED[@]}" -gt 0 ]; then
+  die "the site tool could not re-apply site(s) \${REAPPLY_FAILED[*]} (see above); the next run retries them"
+fi`;
 }
 
 function dirOf(path: string): string {

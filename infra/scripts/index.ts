@@ -1,7 +1,7 @@
 /**
- * Everything that runs on a VM (cloud-init seed, host bootstrap, site install
- * and delete scripts) and the sites' DNS updates. Pure functions from plain
- * inputs to text.
+ * Everything that runs on a VM (cloud-init seed, host bootstrap with the site
+ * tool it installs, the sites' install and delete command lines) and the
+ * sites' DNS updates. Pure functions from plain inputs to text.
  */
 export type { HostScriptInput, MoodleReleaseSource, PluginBundle, ScriptOptions, SiteScriptInput, SystemPaths } from "./types";
 export { DEFAULT_SYSTEM_PATHS } from "./types";
@@ -17,8 +17,9 @@ export {
   hostBootstrapScript,
   mariadbMaxConnections,
   releaseId,
+  siteToolHostConf,
 } from "./bootstrap";
-export { SITE_INSTALL_STDIN, siteDeleteScript, siteInstallScript, siteInstallStdin, siteMarkerPath } from "./site";
-export { SITE_CONFIG_ENV, installWrapperPhp, localRequestDir, redisUser, releaseConfigPhp, sessionPrefix, siteConfigPhp } from "./php";
-export { siteSlug } from "./configs";
+export { SITE_INSTALL_STDIN, siteDeleteCommand, siteInstallCommand, siteInstallStdin, siteMarkerPath, siteSlug } from "./site";
+export { SITE_TOOL_NAME, siteToolDigest, siteToolFiles, siteToolHostConfPath, siteToolPath, type SiteToolFile } from "./site-tool";
+export { SITE_CONFIG_ENV, releaseConfigPhp } from "./php";
 export { dnsDeleteScript, dnsStdin, dnsUpsertScript, type DnsRecordInput, type DnsServer } from "./dns";

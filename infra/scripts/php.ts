@@ -1,7 +1,8 @@
 /**
- * The PHP files the fleet writes: the release's config.php (which picks the
- * site), each site's own config.php, and the wrapper that runs Moodle's
- * installer without the admin password on the command line.
+ * The release's config.php, which picks the site. Each site's own settings
+ * (site-config.php) and the wrapper that runs Moodle's installer without the
+ * admin password on the command line are the site tool's
+ * (infra/host-tool/templates/site-config.php, install-wrapper.php).
  *
  * How one read-only copy of Moodle serves many sites
  * --------------------------------------------------
@@ -19,8 +20,6 @@
  * and the pool's open_basedir keeps other sites' files out of reach. The code
  * stays shared, so opcache holds one compiled copy for all pools of the host.
  */
-import { phpQuote } from "./quote";
-import type { SiteScriptInput } from "./types";
 
 export const SITE_CONFIG_ENV = "MOODLE_SITE_CONFIG";
 
@@ -54,135 +53,5 @@ require($moodlefleetsite);
 unset($moodlefleetsite);
 
 require_once(__DIR__ . '/lib/setup.php');
-`;
-}
-
-/**
- * Prefix of the Redis keys of a site's sessions. The `:` cannot occur in a
- * school id, so no site's prefix is the beginning of another site's: the
- * site's Redis user (limited to `<prefix>*`) reaches its own keys only.
- */
-export function sessionPrefix(site: Pick<SiteScriptInput, "schoolId">): string {
-  return `moodle:${site.schoolId}:`;
-}
-
-/** The site's own Redis user (ACL), named like its pool and vhost. */
-export function redisUser(site: Pick<SiteScriptInput, "schoolId">): string {
-  return `moodle-${site.schoolId}`;
-}
-
-/**
- * Moodle's per-request directory: without it Moodle uses /tmp/requestdir,
- * which the first site to run creates with its own user and mode 02770, so
- * every other site on the host fails (invalid_dataroot_permissions).
- */
-export function localRequestDir(site: Pick<SiteScriptInput, "dataDir">): string {
-  return `${site.dataDir}/localrequest`;
-}
-
-/**
- * The site's config.php around its two secrets. The install script writes
- * `head`, then `$CFG->dbpass = '<escaped secret>';` built from standard
- * input, then the Redis password line built from the secret it keeps on the
- * host, then `tail`.
- */
-export function siteConfigPhpParts(site: SiteScriptInput): { head: string; tail: string } {
-  const head = `<?php
-// Moodle settings of school ${site.schoolId} (written by moodle-fleet on every
-// install run; edits here are overwritten). Loaded by the shared release's
-// config.php, which then loads Moodle itself: do not require lib/setup.php.
-$CFG->dbtype    = 'mariadb';
-$CFG->dblibrary = 'native';
-$CFG->dbhost    = 'localhost';
-$CFG->dbname    = ${phpQuote(site.dbName)};
-$CFG->dbuser    = ${phpQuote(site.dbUser)};
-`;
-  const tail = `$CFG->prefix    = 'mdl_';
-$CFG->dboptions = [
-    'dbpersist' => 0,
-    'dbport' => '',
-    'dbsocket' => '',
-    'dbcollation' => 'utf8mb4_unicode_ci',
-];
-$CFG->wwwroot   = ${phpQuote(site.url)};
-$CFG->dataroot  = ${phpQuote(site.dataDir)};
-$CFG->admin     = 'admin';
-$CFG->directorypermissions = 02770;
-// Per site: Moodle's default (/tmp/requestdir) would be shared by all sites
-// of the host and owned by whichever ran first.
-$CFG->localrequestdir = ${phpQuote(localRequestDir(site))};
-
-// Sessions in the host's Redis, as the site's own Redis user, which can
-// reach only the keys under this prefix.
-$CFG->session_handler_class = '\\core\\session\\redis';
-$CFG->session_redis_host = '127.0.0.1';
-$CFG->session_redis_port = 6379;
-$CFG->session_redis_database = 0;
-$CFG->session_redis_prefix = ${phpQuote(sessionPrefix(site))};
-$CFG->session_redis_acquire_lock_timeout = 120;
-$CFG->session_redis_lock_expire = 7200;
-`;
-  return { head, tail };
-}
-
-/** The dbpass line as the install script writes it (for tests and documentation). */
-export function dbPassLine(escapedBody: string): string {
-  return `$CFG->dbpass    = '${escapedBody}';\n`;
-}
-
-/** The Redis credentials line (user and password, as phpredis's auth() takes them). */
-export function redisAuthLine(site: Pick<SiteScriptInput, "schoolId">, escapedPassword: string): string {
-  return `$CFG->session_redis_auth = [${phpQuote(redisUser(site))}, '${escapedPassword}'];\n`;
-}
-
-/** The complete site settings file for given secrets (what the install script produces). */
-export function siteConfigPhp(site: SiteScriptInput, dbPass: string, redisPass: string): string {
-  const { head, tail } = siteConfigPhpParts(site);
-  return head + dbPassLine(phpQuote(dbPass).slice(1, -1)) + redisAuthLine(site, phpQuote(redisPass).slice(1, -1)) + tail;
-}
-
-/**
- * Runs Moodle's admin/cli/install_database.php with `--adminpass=` taken from
- * the first line of standard input. The installer only takes the password as
- * an argument, and arguments are visible to every user (`ps`,
- * /proc/PID/cmdline); here the process is started without it and the
- * argument is appended to `$_SERVER['argv']` inside PHP, where Moodle's
- * cli_get_params() reads it.
- *
- * Usage: php install-wrapper.php /path/admin/cli/install_database.php --agree-license ... < password
- */
-export function installWrapperPhp(): string {
-  return `<?php
-// Runs Moodle's install_database.php with the admin password read from
-// standard input instead of the command line (written by moodle-fleet).
-if (PHP_SAPI !== 'cli') {
-    exit(1);
-}
-$moodlefleetscript = $_SERVER['argv'][1] ?? '';
-if ($moodlefleetscript === '' || !is_file($moodlefleetscript)) {
-    fwrite(STDERR, "install wrapper: no installer script given\\n");
-    exit(2);
-}
-$moodlefleetpass = fgets(STDIN);
-if (!is_string($moodlefleetpass)) {
-    fwrite(STDERR, "install wrapper: no admin password on standard input\\n");
-    exit(2);
-}
-if (substr($moodlefleetpass, -1) === "\\n") {
-    $moodlefleetpass = substr($moodlefleetpass, 0, -1);
-}
-if ($moodlefleetpass === '') {
-    fwrite(STDERR, "install wrapper: empty admin password\\n");
-    exit(2);
-}
-$argv = array_merge([$moodlefleetscript], array_slice($_SERVER['argv'], 2), ['--adminpass=' . $moodlefleetpass]);
-$argc = count($argv);
-$_SERVER['argv'] = $argv;
-$_SERVER['argc'] = $argc;
-// As if the installer had been started directly.
-$_SERVER['SCRIPT_FILENAME'] = $_SERVER['SCRIPT_NAME'] = $_SERVER['PHP_SELF'] = $_SERVER['PATH_TRANSLATED'] = $moodlefleetscript;
-unset($moodlefleetpass);
-chdir(dirname($moodlefleetscript));
-require($moodlefleetscript);
 `;
 }

@@ -2,7 +2,8 @@
  * Inputs of the script generators. They are plain data, decoupled from the
  * fleet plan: the component that declares a host or a site maps its plan
  * entry onto one of these. Everything here is non-secret; secrets travel on
- * the remote command's standard input (see bootstrap.ts and site.ts).
+ * the remote command's standard input (see bootstrap.ts and
+ * infra/host-tool/moodle-fleet-site).
  */
 
 /** Where the Moodle code of a host comes from. Fetched once per host. */
@@ -92,8 +93,13 @@ export interface SiteScriptInput {
   releaseDir: string;
   /** Per-site directory holding config.php, e.g. `/srv/moodle/sites/04123456`. */
   siteRoot: string;
-  /** Where the delete script leaves its archives, e.g. `/srv/moodle/archive`. */
+  /** Where the site's delete leaves its archives, e.g. `/srv/moodle/archive`. */
   archiveDir: string;
+  /**
+   * The site's Linux user id, the same on every host (from 1000). Optional:
+   * without it, useradd picks the next free system id on the host.
+   */
+  uid?: number;
 }
 
 /**
@@ -126,6 +132,12 @@ export interface SystemPaths {
   logrotateDir: string;
   /** The fleet's logs on the host (the sites' cron logs below `cron/`). */
   logDir: string;
+  /** The fleet's configuration on the host: the site tool's host.conf, each site's recorded parameters below `sites/`. */
+  fleetEtcDir: string;
+  /** Where the host bootstrap installs each version of the site tool, one directory per digest. */
+  siteToolDir: string;
+  /** Where the site tool's stable link goes. */
+  sbinDir: string;
 }
 
 export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
@@ -144,6 +156,10 @@ export const DEFAULT_SYSTEM_PATHS: Readonly<SystemPaths> = Object.freeze({
   redisDataDir: "/var/lib/redis",
   logrotateDir: "/etc/logrotate.d",
   logDir: "/var/log/moodle-fleet",
+  // The site tool's built-in default for its host.conf is below this.
+  fleetEtcDir: "/etc/moodle-fleet",
+  siteToolDir: "/usr/local/lib/moodle-fleet/site-tool",
+  sbinDir: "/usr/local/sbin",
 });
 
 export interface ScriptOptions {

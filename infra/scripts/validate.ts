@@ -184,6 +184,7 @@ export function validateSiteInput(s: SiteScriptInput): void {
   matches(f("dbUser"), s.dbUser, RE.dbUser, "must be letters, digits or '_' (at most 80)");
   check(s.dbUser !== "root", f("dbUser"), s.dbUser, "must not be root");
   int(f("phpWorkers"), s.phpWorkers, 1, 1000);
+  if (s.uid !== undefined) int(f("uid"), s.uid, 1000, 2147483646);
   const release = absPath(f("releaseDir"), s.releaseDir, 2);
   const data = absPath(f("dataDir"), s.dataDir, 2);
   const root = absPath(f("siteRoot"), s.siteRoot, 2);

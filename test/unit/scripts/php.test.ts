@@ -1,52 +1,36 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { installWrapperPhp, releaseConfigPhp, siteConfigPhp, type SiteScriptInput } from "../../../infra/scripts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { releaseConfigPhp, siteInstallCommand, siteInstallStdin, siteToolFiles, type SiteScriptInput } from "../../../infra/scripts";
+import { Sandbox } from "./sandbox";
 
-// These run the generated PHP for real; they need a php binary.
+// These run the PHP the fleet writes for real; they need a php binary.
 const hasPhp = spawnSync("bash", ["-c", "command -v php"]).status === 0;
 
 const NAME = "$(touch /tmp/never) 'Schüle' \"Öhringen\"\n`id`; rm -rf / \\ --adminpass=fake";
 const DB_PASS = `db'pa\\ss"$x\`y\`%s\\\\'`;
 const ADMIN_PASS = `ad'min\\"$HOME --x=y`;
-const REDIS_PASS = "0123456789abcdef".repeat(4);
 
-let dir: string;
+let sbx: Sandbox;
 let site: SiteScriptInput;
+let dir: string;
+let redisPass: string;
 
-function php(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
-  return spawnSync("php", ["-n", ...args], {
-    input: opts.stdin ?? "",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(opts.env ?? {}) },
-    encoding: "utf8",
-  });
-}
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "mfphp"));
-  site = {
-    schoolId: "04123456",
-    fullName: NAME,
-    shortName: "04123456",
-    fqdn: "04123456.moodle.example.org",
-    url: "https://04123456.moodle.example.org",
-    adminUser: "admin",
-    adminEmail: "admin@example.org",
-    linuxUser: "m04123456",
-    dbName: "moodle_04123456",
-    dbUser: "moodle_04123456",
-    dataDir: join(dir, "data"),
-    phpWorkers: 2,
-    releaseDir: join(dir, "release"),
-    siteRoot: join(dir, "site"),
-    archiveDir: join(dir, "archive"),
-  };
+/** The site's files as the site tool writes them (run in the sandbox), beside a stand-in release. */
+beforeAll(() => {
+  sbx = new Sandbox();
+  sbx.fakeRelease();
+  sbx.installSiteTool();
+  dir = sbx.p("srv/moodle");
+  site = sbx.site({ fullName: NAME, dataDir: join(dir, "data"), releaseDir: join(dir, "release"), siteRoot: join(dir, "site"), archiveDir: join(dir, "archive") });
+  const r = sbx.run(siteInstallCommand(site, { paths: sbx.paths }), siteInstallStdin({ dbPassword: DB_PASS, adminPassword: ADMIN_PASS }));
+  if (r.status !== 0) throw new Error(r.stderr);
+  redisPass = readFileSync(join(site.siteRoot, "redis.secret"), "utf8").trim();
+  // The tool removes its copy of the wrapper after the installer ran; the same file again.
+  writeFileSync(join(dir, "site/install-wrapper.php"), siteToolFiles().find((f) => f.path === "install-wrapper.php")!.content);
   // A stand-in release: Moodle's layout, an installer that reports what it got.
-  mkdirSync(join(dir, "release/admin/cli"), { recursive: true });
-  mkdirSync(join(dir, "release/lib"));
-  mkdirSync(join(dir, "site"));
+  mkdirSync(join(dir, "release/lib"), { recursive: true });
   writeFileSync(join(dir, "release/config.php"), releaseConfigPhp());
   writeFileSync(join(dir, "release/lib/setup.php"), "<?php\ndefine('STANDIN_SETUP_LOADED', true);\n");
   writeFileSync(
@@ -59,15 +43,19 @@ echo json_encode(['argv' => $_SERVER['argv'], 'argc' => $_SERVER['argc'], 'globa
     'script' => $_SERVER['SCRIPT_FILENAME'], 'included' => get_included_files()]);
 `,
   );
-  writeFileSync(join(dir, "site/site-config.php"), siteConfigPhp(site, DB_PASS, REDIS_PASS));
-  writeFileSync(join(dir, "site/install-wrapper.php"), installWrapperPhp());
-});
+}, 240_000);
 
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => sbx.dispose());
 
-describe.skipIf(!hasPhp)("generated PHP", () => {
+function php(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
+  return spawnSync("php", ["-n", ...args], {
+    input: opts.stdin ?? "",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(opts.env ?? {}) },
+    encoding: "utf8",
+  });
+}
+
+describe.skipIf(!hasPhp)("the PHP the fleet writes (release config.php, the site tool's site-config.php and install wrapper)", () => {
   it("is syntactically valid", () => {
     for (const f of ["release/config.php", "site/site-config.php", "site/install-wrapper.php"]) {
       const r = php(["-l", join(dir, f)]);
@@ -106,7 +94,7 @@ describe.skipIf(!hasPhp)("generated PHP", () => {
       session_handler_class: "\\core\\session\\redis",
       session_redis_prefix: "moodle:04123456:",
       // phpredis's auth() takes [user, password] for a Redis ACL user.
-      session_redis_auth: ["moodle-04123456", REDIS_PASS],
+      session_redis_auth: ["moodle-04123456", redisPass],
     });
   });
 

@@ -1,5 +1,5 @@
 /**
- * A sandbox that runs the generated scripts for real with bash, with PATH
+ * A sandbox that runs the generated scripts and the site tool for real with bash, with PATH
  * holding nothing but stubs. Every external command a script runs is a stub
  * that records its argv, environment and (for some) standard input, so tests
  * can inspect exactly what reached which process. Commands with system-wide
@@ -9,10 +9,19 @@
  * sandbox. A command without a stub fails ("command not found").
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { HostScriptInput, SiteScriptInput, SystemPaths } from "../../../infra/scripts";
+import {
+  siteToolDigest,
+  siteToolFiles,
+  siteToolHostConf,
+  siteToolHostConfPath,
+  siteToolPath,
+  type HostScriptInput,
+  type SiteScriptInput,
+  type SystemPaths,
+} from "../../../infra/scripts";
 
 export interface Call {
   name: string;
@@ -161,7 +170,7 @@ function passthroughStubs(): Record<string, string> {
   const stat = R("stat");
   const readlink = R("readlink");
   const out: Record<string, string> = {};
-  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh", "od", "tr"]) {
+  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh", "od", "tr", "readlink", "stat"]) {
     out[n] = `exec ${R(n)} "$@"`;
   }
   out.cat = `if [ -f "/proc/$$/fd/1" ]; then
@@ -211,6 +220,9 @@ export class Sandbox {
       redisDataDir: join(this.root, "var/lib/redis"),
       logrotateDir: join(this.root, "etc/logrotate.d"),
       logDir: join(this.root, "var/log/moodle-fleet"),
+      fleetEtcDir: join(this.root, "etc/moodle-fleet"),
+      siteToolDir: join(this.root, "usr/local/lib/moodle-fleet/site-tool"),
+      sbinDir: join(this.root, "usr/local/sbin"),
     };
     for (const d of [
       "bin",
@@ -269,7 +281,10 @@ export class Sandbox {
     rmSync(join(this.state, name), { force: true });
   }
 
-  /** Runs a script with bash; stdin as given. */
+  /**
+   * Runs a script with bash; stdin as given. The site tool finds the
+   * sandbox's host.conf through MOODLE_FLEET_HOST_CONF.
+   */
   run(script: string, stdin = ""): RunResult {
     const file = join(this.root, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
     writeFileSync(file, script);
@@ -280,6 +295,7 @@ export class Sandbox {
         HOME: join(this.root, "home"),
         TMPDIR: join(this.root, "tmp"),
         SBX_ROOT: this.root,
+        MOODLE_FLEET_HOST_CONF: siteToolHostConfPath(this.paths),
       },
       encoding: "utf8",
       timeout: 60_000,
@@ -371,13 +387,34 @@ export class Sandbox {
     };
   }
 
-  /** A minimal stand-in of a Moodle release, as if the bootstrap had run. */
+  /** A minimal stand-in of a Moodle release and the Redis admin secret, as if the bootstrap had run. */
   fakeRelease(): void {
     mkdirSync(this.p("srv/moodle/release/admin/cli"), { recursive: true });
     writeFileSync(this.p("srv/moodle/release/admin/cli/install_database.php"), "<?php\n");
     // The Redis admin secret the bootstrap leaves (0600 root).
     mkdirSync(this.paths.stateDir, { recursive: true });
     writeFileSync(join(this.paths.stateDir, "redis-admin.secret"), `${"ab".repeat(32)}\n`, { mode: 0o600 });
+  }
+
+  /**
+   * The site tool as the host bootstrap installs it (its test in
+   * bootstrap.test.ts checks that the bootstrap does the same): host.conf,
+   * the files under <siteToolDir>/<digest>/, the stable link. Returns the
+   * command that runs it.
+   */
+  installSiteTool(files: ReadonlyArray<{ path: string; content: string; mode: number }> = siteToolFiles(), digest = siteToolDigest()): string {
+    mkdirSync(this.paths.fleetEtcDir, { recursive: true });
+    writeFileSync(siteToolHostConfPath(this.paths), siteToolHostConf(this.paths), { mode: 0o644 });
+    const dir = join(this.paths.siteToolDir, digest);
+    for (const f of files) {
+      mkdirSync(join(dir, f.path, ".."), { recursive: true });
+      writeFileSync(join(dir, f.path), f.content, { mode: f.mode });
+    }
+    mkdirSync(this.paths.sbinDir, { recursive: true });
+    const link = siteToolPath(this.paths);
+    rmSync(link, { force: true });
+    symlinkSync(join(dir, "moodle-fleet-site"), link);
+    return link;
   }
 
   dispose(): void {
