@@ -48,7 +48,9 @@ export class MoodleHost extends pulumi.ComponentResource {
       {
         connection: this.connection,
         create: bootstrapScript,
-        // The script is idempotent: a changed script updates in place.
+        // The script is idempotent: a changed script updates in place. It
+        // carries the site tool, named by its digest: a new tool version is
+        // this one update, which re-applies the host's sites with it.
         update: bootstrapScript,
         stdin: secrets.tlsPrivateKey,
         logging: "stderr",
