@@ -1,7 +1,24 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { projectCli, repoRoot, toolchainEnv } from "../toolchain";
 import { boundedAll } from "./cells";
 import type { StackInfo } from "./env-stacks";
+import { installHostsFromState, type CellDeployment } from "./moves";
+
+/**
+ * Where each site install of a stack last ran, from its state. Exported
+ * without --show-secrets: nothing secret is decrypted or read here.
+ */
+export async function readStackInstallHosts(stackName: string, envVars: Record<string, string>): Promise<Record<string, string>> {
+  const cli = await projectCli();
+  const { stdout } = await promisify(execFile)(cli.command, ["stack", "export", "--stack", stackName], {
+    cwd: repoRoot,
+    env: { ...process.env, ...toolchainEnv(), ...envVars },
+    maxBuffer: 1 << 30,
+  });
+  return installHostsFromState(JSON.parse(stdout));
+}
 
 /** The outputs of one stack, plain values (secrets included: they stay in this process). */
 export async function readStackOutputs(stackName: string, envVars: Record<string, string>): Promise<Record<string, unknown>> {
@@ -20,14 +37,17 @@ export async function readStackOutputs(stackName: string, envVars: Record<string
  */
 export async function readCellOutputs(
   cells: ReadonlyMap<string, StackInfo>,
-  read: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, unknown>>,
+  read: {
+    outputs(stackName: string, envVars: Record<string, string>): Promise<Record<string, unknown>>;
+    installHosts(stackName: string, envVars: Record<string, string>): Promise<Record<string, string>>;
+  },
   envVars: Record<string, string>,
   parallel: number,
-): Promise<{ cell: string; outputs: Record<string, unknown> }[]> {
+): Promise<CellDeployment[]> {
   const deployed = [...cells].filter(([, stack]) => stack.resourceCount !== 0);
   return boundedAll(deployed, parallel, async ([cell, stack]) => {
     try {
-      return { cell, outputs: await read(stack.name, envVars) };
+      return { cell, outputs: await read.outputs(stack.name, envVars), installHosts: await read.installHosts(stack.name, envVars) };
     } catch (error) {
       throw new Error(`reading the outputs of stack ${stack.name} (cell ${cell}): ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
     }

@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../../tools/common/files";
 import { knownEnvs, listProjectStacks, sortEnvStacks, strayMessage, type StackInfo } from "./env-stacks";
 import { checkDeletions, confirmDestroy, deletionRefusal, parseAllowDelete } from "./guards";
 import { formatPreviewMarkdown, PREVIEW_EXIT, previewExitCode } from "./preview-summary";
-import { readCellOutputs, readStackOutputs } from "./deployed";
+import { readCellOutputs, readStackInstallHosts, readStackOutputs } from "./deployed";
 import { checkMoves, deployedSites, detectMoves, isCrossCell, moveLine, moveRefusal, parseAllowMove, plannedSites, replaceTargets, type Move } from "./moves";
 import { checkBackendUrl } from "../state/backend";
 import { lockEnvCells } from "../state/run-lock";
@@ -67,6 +67,8 @@ export interface DriverDeps {
   lockCells?: typeof lockEnvCells;
   /** The outputs of one cell stack, where the deployed sites and their hosts are read (for moves). */
   readOutputs?: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, unknown>>;
+  /** School id -> the host each site install of a cell stack last ran on, from its state (for moves). */
+  readInstallHosts?: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, string>>;
 }
 
 const DEFAULT_DEPS: DriverDeps = {
@@ -77,6 +79,7 @@ const DEFAULT_DEPS: DriverDeps = {
   progress: process.stderr,
   lockCells: lockEnvCells,
   readOutputs: readStackOutputs,
+  readInstallHosts: readStackInstallHosts,
 };
 
 /**
@@ -166,7 +169,8 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
       let moves: Move[] = [];
       if (operation === "preview" || operation === "up") {
         try {
-          const outputs = await readCellOutputs(sorted.cells, d.readOutputs ?? readStackOutputs, envVars, parallel);
+          const read = { outputs: d.readOutputs ?? readStackOutputs, installHosts: d.readInstallHosts ?? readStackInstallHosts };
+          const outputs = await readCellOutputs(sorted.cells, read, envVars, parallel);
           // Every cell's outputs are read (a move across cells shows only in the cell it leaves),
           // but only moves touching the cells of this run matter to it.
           moves = detectMoves(plannedSites(plan), deployedSites(outputs)).filter((m) => cells.includes(m.from.cell) || cells.includes(m.to.cell));
@@ -251,10 +255,9 @@ function cellPreview(r: CellResult) {
 
 /**
  * Moves whose replace the engine did not report done: their cell failed or
- * showed no replace of the install. The stack's outputs are written early in
- * an update, so they may already name the new host while the install still
- * runs on the old one; the operator must learn it here, not from a later
- * preview that no longer sees the move.
+ * showed no replace of the install. The next preview still sees such a move
+ * (the state's install keeps its old host until its create succeeds), but the
+ * operator should hear of it now, not at the next review.
  */
 export function unfinishedMoves(env: string, moves: readonly Move[], replace: Record<string, string[]>, results: readonly CellResult[]): string[] {
   const out: string[] = [];
@@ -268,8 +271,8 @@ export function unfinishedMoves(env: string, moves: readonly Move[], replace: Re
     out.push(
       `the move of ${m.school} from ${m.from.host} to ${m.to.host} may not have completed` +
         `${failed.length > 0 ? ` (cell ${failed.join(", ")} failed)` : ""}. ` +
-        `Check its install on both hosts and rerun \`fleet up --env ${env} --allow-move ${m.school}\` before any other change; ` +
-        `if \`fleet preview\` no longer lists the move, the old site on ${m.from.host} may still run and must be archived by hand.`,
+        `The old site on ${m.from.host} is archived only once the new one is installed: fix the cause and rerun ` +
+        `\`fleet up --env ${env} --allow-move ${m.school}\` (\`fleet preview\` lists the move until it is done).`,
     );
   }
   return out;

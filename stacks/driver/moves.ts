@@ -22,24 +22,68 @@ export function plannedSites(plan: Pick<FleetPlan, "sites">): SitePlace[] {
   return plan.sites.map((s) => ({ school: s.schoolId, host: s.host, cell: s.hypervisor }));
 }
 
+/** What the driver reads of one deployed cell stack. */
+export interface CellDeployment {
+  cell: string;
+  outputs: Record<string, unknown>;
+  /** School id -> host whose bootstrap its install depends on, from the stack's state (installHostsFromState). */
+  installHosts?: Readonly<Record<string, string>>;
+}
+
 /**
  * The sites each deployed cell stack holds, from its outputs (`sites`, keyed
  * by school id, each with its host: infra/outputs/schema.ts). A cell not
  * deployed yet has no outputs and holds nothing.
+ *
+ * Where the state knows the host an install last ran on, that host wins: the
+ * outputs are registered early in an update, so after an `up` whose moved
+ * install failed on its new host they already name the new host while the
+ * install (and the old site) is still on the old one. Trusting them, the next
+ * preview would see no move and the install would be updated in place.
  */
-export function deployedSites(cells: ReadonlyArray<{ cell: string; outputs: Record<string, unknown> }>): SitePlace[] {
+export function deployedSites(cells: readonly CellDeployment[]): SitePlace[] {
   const out: SitePlace[] = [];
-  for (const { cell, outputs } of cells) {
-    if (Object.keys(outputs).length === 0) continue;
-    const sites = outputs.sites;
-    if (typeof sites !== "object" || sites === null || Array.isArray(sites)) throw new Error(`outputs of cell ${cell}: sites: not an object of sites by school id`);
-    for (const [school, value] of Object.entries(sites)) {
-      const parsed = siteOutputSchema.safeParse(value);
-      if (!parsed.success) {
-        throw new Error(`outputs of cell ${cell}: sites.${school}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  for (const { cell, outputs, installHosts = {} } of cells) {
+    const seen = new Set<string>();
+    if (Object.keys(outputs).length > 0) {
+      const sites = outputs.sites;
+      if (typeof sites !== "object" || sites === null || Array.isArray(sites)) throw new Error(`outputs of cell ${cell}: sites: not an object of sites by school id`);
+      for (const [school, value] of Object.entries(sites)) {
+        const parsed = siteOutputSchema.safeParse(value);
+        if (!parsed.success) {
+          throw new Error(`outputs of cell ${cell}: sites.${school}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+        }
+        out.push({ school, host: installHosts[school] ?? parsed.data.host, cell });
+        seen.add(school);
       }
-      out.push({ school, host: parsed.data.host, cell });
     }
+    for (const [school, host] of Object.entries(installHosts)) if (!seen.has(school)) out.push({ school, host, cell });
+  }
+  return out;
+}
+
+const BOOTSTRAP = /::([A-Za-z0-9][A-Za-z0-9-]*)-bootstrap$/;
+
+/**
+ * School id -> host of every site install in a stack's state (`pulumi stack
+ * export`, secrets left encrypted), read from the install's dependencies: it
+ * waits for its host's bootstrap (`<host>-bootstrap`, infra/components/moodle-host.ts).
+ * The install's `connection` would say the same but is a secret as a whole
+ * (pulumi-command marks it so); the dependencies are plain and, like the rest
+ * of the install's state, change only when its create or update succeeds.
+ * An install pending deletion (the old half of a replace) is skipped: the next
+ * update deletes, and so archives, it.
+ */
+export function installHostsFromState(state: unknown): Record<string, string> {
+  const resources = (state as { deployment?: { resources?: unknown } } | undefined)?.deployment?.resources;
+  if (!Array.isArray(resources)) return {};
+  const out: Record<string, string> = {};
+  for (const r of resources as { urn?: unknown; type?: unknown; delete?: unknown; dependencies?: unknown }[]) {
+    if (r.type !== "command:remote:Command" || r.delete === true || typeof r.urn !== "string") continue;
+    const school = /::(\d{8})-install$/.exec(r.urn)?.[1];
+    if (!school || !Array.isArray(r.dependencies)) continue;
+    const host = r.dependencies.map((d) => (typeof d === "string" ? BOOTSTRAP.exec(d)?.[1] : undefined)).find((h) => h !== undefined);
+    if (host) out[school] = host;
   }
   return out;
 }

@@ -174,12 +174,17 @@ describe("moves (a school placed on another host)", () => {
     return async (stack: string) => (stack === "test-hv01" ? hv01 : hv02) as unknown as Record<string, unknown>;
   }
 
-  function driver(plans: Parameters<typeof fakeDriver>[0], moved: Record<string, string>) {
+  function driver(plans: Parameters<typeof fakeDriver>[0], moved: Record<string, string>, installHosts: Record<string, string> = {}) {
     const { deps, calls } = fakeDriver(plans, hv01Stack);
     const options: DriverOptions[] = [];
     const runCells = deps.runCells;
     return {
-      deps: { ...deps, readOutputs: deployed(moved), runCells: (o: DriverOptions) => (options.push(o), runCells(o)) },
+      deps: {
+        ...deps,
+        readOutputs: deployed(moved),
+        readInstallHosts: async (stack: string) => (stack === "test-hv01" ? installHosts : {}),
+        runCells: (o: DriverOptions) => (options.push(o), runCells(o)),
+      },
       calls,
       options,
     };
@@ -215,6 +220,17 @@ describe("moves (a school placed on another host)", () => {
     expect(options[1].replace).toEqual({ hv01: [installUrn] });
     expect(options[0].replace).toBeUndefined();
     expect(w.err()).toContain(`allowed by --allow-move 04101234: ${line}`);
+  });
+
+  it("still sees a move whose install failed on its new host, though the outputs already name that host", async () => {
+    // The outputs agree with the ledger (hv01-vm01); the state's install still waits for hv01-vm02's bootstrap.
+    const w = workspace();
+    const { deps, calls, options } = driver({ preview: inCell, up: inCell }, {}, { "04101234": "hv01-vm02" });
+    expect(await driverCommand("up", "", deps).run(["--env", "test", ...w.inputs], w.io())).toBe(1);
+    expect(w.err()).toContain(line);
+    expect(await driverCommand("up", "", deps).run(["--env", "test", "--allow-move", "04101234", ...w.inputs], w.io())).toBe(0);
+    expect(calls).toEqual(["preview", "preview", "up"]);
+    expect(Object.keys(options[2].replace ?? {})).toEqual(["hv01"]);
   });
 
   it("takes a move across cells as a move: --allow-move, not --allow-delete, and nothing replaced", async () => {
@@ -253,7 +269,7 @@ describe("moves (a school placed on another host)", () => {
   it("stops before anything runs when a cell's outputs cannot be read", async () => {
     const w = workspace();
     const { deps, calls } = fakeDriver({ preview: inCell }, hv01Stack);
-    const failing = { ...deps, readOutputs: async () => Promise.reject(new Error("error: could not decrypt")) };
+    const failing = { ...deps, readOutputs: async () => Promise.reject(new Error("error: could not decrypt")), readInstallHosts: async () => ({}) };
     expect(await driverCommand("preview", "", failing).run(["--env", "test", ...w.inputs], w.io())).toBe(1);
     expect(calls).toEqual([]);
     expect(w.err()).toContain("reading the outputs of stack test-hv01 (cell hv01): error: could not decrypt");

@@ -3,6 +3,7 @@ import {
   checkMoves,
   deployedSites,
   detectMoves,
+  installHostsFromState,
   moveLine,
   moveRefusal,
   parseAllowMove,
@@ -34,6 +35,36 @@ describe("deployedSites", () => {
     delete broken.sites["04101246"].host;
     expect(() => deployedSites([{ cell: "hv02", outputs: broken }])).toThrow(/outputs of cell hv02: sites\.04101246: host: /);
     expect(() => deployedSites([{ cell: "hv03", outputs: { domain: "x" } }])).toThrow(/outputs of cell hv03: sites: /);
+  });
+});
+
+describe("the state's install hosts", () => {
+  const FLEET = "moodle-fleet:infra:Fleet$moodle-fleet:infra:Hypervisor$moodle-fleet:infra:MoodleHost";
+  const bootstrap = (host: string) => `urn:pulumi:prod-hv01::moodle-fleet::${FLEET}$command:remote:Command::${host}-bootstrap`;
+  const install = (school: string) => `urn:pulumi:prod-hv01::moodle-fleet::${FLEET}$moodle-fleet:infra:MoodleSite$command:remote:Command::${school}-install`;
+
+  it("reads each install's host from the bootstrap it waits for, skipping an old install pending deletion", () => {
+    const state = {
+      deployment: {
+        resources: [
+          { urn: bootstrap("hv01-vm01"), type: "command:remote:Command", dependencies: [] },
+          { urn: install("04101234"), type: "command:remote:Command", dependencies: [bootstrap("hv01-vm02"), install("04101258")] },
+          { urn: install("04101258"), type: "command:remote:Command", dependencies: [bootstrap("hv01-vm01")] },
+          { urn: install("04101273"), type: "command:remote:Command", delete: true, dependencies: [bootstrap("hv01-vm01")] },
+          { urn: install("04101273"), type: "command:remote:Command", dependencies: [bootstrap("hv01-vm03")] },
+        ],
+      },
+    };
+    expect(installHostsFromState(state)).toEqual({ "04101234": "hv01-vm02", "04101258": "hv01-vm01", "04101273": "hv01-vm03" });
+    expect(installHostsFromState({})).toEqual({});
+  });
+
+  it("win over the outputs, and count where the outputs no longer list the site", () => {
+    const outputs = cellOutputs("hv01", ["04101234"]);
+    expect(deployedSites([{ cell: "hv01", outputs, installHosts: { "04101234": "hv01-vm02", "04101258": "hv01-vm01" } }])).toEqual([
+      { school: "04101234", host: "hv01-vm02", cell: "hv01" },
+      { school: "04101258", host: "hv01-vm01", cell: "hv01" },
+    ]);
   });
 });
 
