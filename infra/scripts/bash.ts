@@ -21,8 +21,7 @@ export type ShellFn =
   | "fetch"
   | "packages"
   | "phpPreflight"
-  | "redis"
-  | "archive";
+  | "redis";
 
 /** Path of the shell function library: the site tool's own, whose sections the generated scripts copy. */
 export const LIB_SH_PATH = join(__dirname, "../host-tool/lib.sh");
@@ -84,9 +83,6 @@ shopt -s lastpipe
 umask 077
 export LC_ALL=C
 cd /`;
-
-/** The first statement of every SQL batch carrying a quoted secret: backslash escapes must be on. */
-export const SQL_SESSION_PREAMBLE = "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '');";
 
 export interface ScriptParts {
   /** First comment lines, describing the script. */

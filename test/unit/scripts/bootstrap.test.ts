@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  DEFAULT_SYSTEM_PATHS,
   OPTIONAL_PACKAGES,
   PREFLIGHT_EXTENSIONS,
   REQUIRED_PACKAGES,
@@ -11,6 +12,13 @@ import {
   mariadbMaxConnections,
   releaseConfigPhp,
   releaseId,
+  siteInstallCommand,
+  siteInstallStdin,
+  siteToolDigest,
+  siteToolFiles,
+  siteToolHostConf,
+  siteToolHostConfPath,
+  siteToolPath,
   type HostScriptInput,
 } from "../../../infra/scripts";
 import { cronLogrotateConf } from "../../../infra/scripts/bootstrap";
@@ -56,10 +64,11 @@ beforeEach(() => {
   release = sbx.p("srv/moodle/release");
 });
 
+// Removing a sandbox after several bootstrap runs takes a while on a busy machine.
 afterEach(() => {
   sbx.dispose();
   rmSync(PAYLOAD, { force: true });
-});
+}, 60_000);
 
 /** Builds a tar.gz fixture that the curl stub serves for URLs ending in `name`. */
 function tarFixture(name: string, files: Record<string, string>): string {
@@ -480,4 +489,104 @@ describe("hostBootstrapScript: MariaDB's data on the data disk", () => {
       expect(() => hostBootstrapScript(sbx.host({ dataMount })), dataMount).toThrow(/HostScriptInput\.dataMount/);
     }
   });
+});
+
+describe("hostBootstrapScript: the site tool", () => {
+  const STDIN = siteInstallStdin({ dbPassword: "DBSECRET4Tq'x", adminPassword: "ADMINSECRET2Wp\"y" });
+  const toolDir = () => join(sbx.paths.siteToolDir, siteToolDigest());
+
+  it("installs the tool content-addressed, checked against its digest, with a stable link; the next run leaves it be", () => {
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    expect(sbx.violations()).toBe("");
+    expect(siteToolDigest()).toMatch(/^[0-9a-f]{64}$/);
+    expect(readdirSync(sbx.paths.siteToolDir)).toEqual([siteToolDigest()]); // no staging left
+    expect(mode(toolDir())).toBe("755");
+    for (const f of siteToolFiles()) {
+      expect(readFileSync(join(toolDir(), f.path), "utf8"), f.path).toBe(f.content);
+      expect(mode(join(toolDir(), f.path)), f.path).toBe(f.path === "moodle-fleet-site" ? "700" : "600");
+    }
+    const listing = execFileSync("sha256sum", ["--", ...siteToolFiles().map((f) => f.path)], { cwd: toolDir() });
+    expect(createHash("sha256").update(listing).digest("hex")).toBe(siteToolDigest());
+    expect(readlinkSync(siteToolPath(sbx.paths))).toBe(join(toolDir(), "moodle-fleet-site"));
+    const conf = siteToolHostConfPath(sbx.paths);
+    expect(readFileSync(conf, "utf8")).toBe(siteToolHostConf(sbx.paths));
+    expect(mode(conf)).toBe("644");
+    expect(mode(join(sbx.paths.fleetEtcDir, "sites"))).toBe("700");
+    // The tool's built-in host.conf is the one the bootstrap writes on a real host.
+    expect(readFileSync(join(toolDir(), "moodle-fleet-site"), "utf8")).toContain(
+      `HOST_CONF=\${MOODLE_FLEET_HOST_CONF:-${siteToolHostConfPath(DEFAULT_SYSTEM_PATHS)}}`,
+    );
+    // The digest is in the bootstrap's text: a new tool version is an update of the host's bootstrap.
+    expect(script).toContain(siteToolDigest());
+
+    sbx.clearLog();
+    const again = sbx.run(script);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/installing the site tool|site tool .* linked|re-applying/);
+  }, SLOW);
+
+  it("re-applies the recorded sites with a new tool version once, without their secrets, and drops the old version", () => {
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    expect(sbx.run(script).status).toBe(0);
+    // Two sites installed by an older version of the tool: one finished, one whose installer failed.
+    const older = siteToolFiles().map((f) => (f.path === "templates/pool.conf" ? { ...f, content: `${f.content}; older tool\n` } : f));
+    const oldTool = sbx.installSiteTool(older, "e".repeat(64));
+    const done = sbx.site({ schoolId: "04100001" });
+    const unfinished = sbx.site({ schoolId: "04100002" });
+    expect(sbx.run(siteInstallCommand(done, { paths: sbx.paths }), STDIN).status).toBe(0);
+    sbx.setState("php_exit", "1");
+    expect(sbx.run(siteInstallCommand(unfinished, { paths: sbx.paths }), STDIN).status).not.toBe(0);
+    sbx.clearState("php_exit");
+    // The MariaDB stub keeps one database state for all sites: the finished one's again.
+    sbx.setState("config_tables", "1\n");
+    const pool = join(sbx.paths.phpEtcDir, "8.2/fpm/pool.d/moodle-04100001.conf");
+    expect(readFileSync(pool, "utf8")).toContain("; older tool\n");
+    const config = readFileSync(join(done.siteRoot, "site-config.php"), "utf8");
+    expect(readlinkSync(oldTool)).toContain("e".repeat(64));
+    sbx.clearLog();
+
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/re-applying site 04100001/);
+    expect(r.stderr).toMatch(/re-applying site 04100002/);
+    expect(r.stderr).toMatch(/04100002\]: not a finished install/);
+    expect(readFileSync(pool, "utf8")).not.toContain("; older tool");
+    expect(readFileSync(pool, "utf8")).toMatch(/^pm\.max_children = 4$/m);
+    expect(readFileSync(join(done.siteRoot, "site-config.php"), "utf8")).toBe(config);
+    expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.applied"), "utf8").trim()).toBe(siteToolDigest());
+    expect(existsSync(join(sbx.paths.fleetEtcDir, "sites/04100002.applied"))).toBe(false);
+    expect(readdirSync(sbx.paths.siteToolDir)).toEqual([siteToolDigest()]);
+    expect(readlinkSync(siteToolPath(sbx.paths))).toBe(join(toolDir(), "moodle-fleet-site"));
+    const sql = sbx.callsOf("mysql").map((c) => c.stdin?.toString() ?? "").join("\n");
+    expect(sql).not.toMatch(/ALTER USER|DROP DATABASE/);
+    expect(sbx.callsOf("runuser")).toHaveLength(0);
+    const exposed = everythingPassedAsArgsOrEnv(sbx.calls());
+    for (const t of ["DBSECRET4Tq", "ADMINSECRET2Wp"]) expect(exposed).not.toContain(t);
+
+    sbx.clearLog();
+    const again = sbx.run(script);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/re-applying site 04100002/); // still waiting for its own install
+    expect(again.stderr).not.toMatch(/re-applying site 04100001/);
+  }, SLOW);
+
+  it("goes on past a site it cannot re-apply, then fails naming it", () => {
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    expect(sbx.run(script).status).toBe(0);
+    sbx.installSiteTool(siteToolFiles(), "e".repeat(64));
+    const broken = sbx.site({ schoolId: "04100001" });
+    const fine = sbx.site({ schoolId: "04100002" });
+    for (const s of [broken, fine]) expect(sbx.run(siteInstallCommand(s, { paths: sbx.paths }), STDIN).status).toBe(0);
+    // Someone edited the settings and lost the database password.
+    const configPath = join(broken.siteRoot, "site-config.php");
+    writeFileSync(configPath, readFileSync(configPath, "utf8").replace(/^\$CFG->dbpass .*\n/m, ""));
+
+    const r = sbx.run(script);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/could not re-apply site\(s\) 04100001 /);
+    expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04100002.applied"), "utf8").trim()).toBe(siteToolDigest());
+    expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.applied"), "utf8").trim()).toBe("e".repeat(64));
+  }, SLOW);
 });

@@ -90,10 +90,11 @@ beforeEach(() => {
   site = sbx.site({ fullName: HOSTILE_NAME });
 });
 
+// Removing a sandbox after several runs of the tool takes a while on a busy machine.
 afterEach(() => {
   sbx.dispose();
   rmSync(PAYLOAD, { force: true });
-});
+}, 60_000);
 
 describe("moodle-fleet-site install", () => {
   it("is one line of the installed tool with the site's parameters, each one shell word", () => {
