@@ -62,7 +62,7 @@ let release: string;
 beforeEach(() => {
   sbx = new Sandbox();
   release = sbx.p("srv/moodle/release");
-});
+}, 60_000);
 
 // Removing a sandbox after several bootstrap runs takes a while on a busy machine.
 afterEach(() => {
@@ -491,6 +491,9 @@ describe("hostBootstrapScript: MariaDB's data on the data disk", () => {
   });
 });
 
+/** Bootstrap runs and site installs in one test. */
+const SITE_TOOL_SLOW = 3 * SLOW;
+
 describe("hostBootstrapScript: the site tool", () => {
   const STDIN = siteInstallStdin({ dbPassword: "DBSECRET4Tq'x", adminPassword: "ADMINSECRET2Wp\"y" });
   const toolDir = () => join(sbx.paths.siteToolDir, siteToolDigest());
@@ -525,7 +528,7 @@ describe("hostBootstrapScript: the site tool", () => {
     const again = sbx.run(script);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/installing the site tool|site tool .* linked|re-applying/);
-  }, SLOW);
+  }, SITE_TOOL_SLOW);
 
   it("re-applies the recorded sites with a new tool version once, without their secrets, and drops the old version", () => {
     const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
@@ -570,7 +573,7 @@ describe("hostBootstrapScript: the site tool", () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/re-applying site 04100002/); // still waiting for its own install
     expect(again.stderr).not.toMatch(/re-applying site 04100001/);
-  }, SLOW);
+  }, SITE_TOOL_SLOW);
 
   it("goes on past a site it cannot re-apply, then fails naming it", () => {
     const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
@@ -588,5 +591,5 @@ describe("hostBootstrapScript: the site tool", () => {
     expect(r.stderr).toMatch(/could not re-apply site\(s\) 04100001 /);
     expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04100002.applied"), "utf8").trim()).toBe(siteToolDigest());
     expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.applied"), "utf8").trim()).toBe("e".repeat(64));
-  }, SLOW);
+  }, SITE_TOOL_SLOW);
 });

@@ -298,7 +298,8 @@ export class Sandbox {
         MOODLE_FLEET_HOST_CONF: siteToolHostConfPath(this.paths),
       },
       encoding: "utf8",
-      timeout: 60_000,
+      // A bootstrap run starts a few hundred stubs: minutes on a busy machine.
+      timeout: 300_000,
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }

@@ -88,7 +88,7 @@ beforeEach(() => {
   sbx.fakeRelease();
   sbx.installSiteTool();
   site = sbx.site({ fullName: HOSTILE_NAME });
-});
+}, 60_000);
 
 // Removing a sandbox after several runs of the tool takes a while on a busy machine.
 afterEach(() => {
