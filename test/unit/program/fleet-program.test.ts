@@ -109,24 +109,39 @@ describe("the fleet program under mocks, sample list", () => {
   });
 });
 
-describe("a tier resize", () => {
-  it("changes the affected hosts' domains and nothing else", async () => {
+describe("a tier change", () => {
+  const inputsOf = (rs: MockResource[]) => new Map(rs.map((r) => [r.urn, JSON.stringify(r.inputs)]));
+  // Secrets differ between runs (fresh keys), so compare only non-secret-bearing resources.
+  const ignored = (urn: string) => urn.startsWith("command:") || urn.startsWith("libvirt:index/cloudInitDisk");
+  const changedBetween = (before: MockResource[], after: MockResource[]) => {
+    const a = inputsOf(before);
+    const b = inputsOf(after);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    return [...a.keys()].filter((urn) => a.get(urn) !== b.get(urn) && !ignored(urn)).sort();
+  };
+
+  it("leaves every recorded host as it was created: no volume or domain changes", async () => {
     const before = await runFleet();
     const tiers = JSON.parse(prodConfig["moodle-fleet:tiers"]);
-    tiers.standard = { ...tiers.standard, vcpu: tiers.standard.vcpu * 2, memoryMiB: tiers.standard.memoryMiB * 2 };
+    for (const name of Object.keys(tiers))
+      tiers[name] = { ...tiers[name], vcpu: tiers[name].vcpu * 2, memoryMiB: tiers[name].memoryMiB * 2, diskGiBPerSite: tiers[name].diskGiBPerSite * 2 };
     const after = await runFleet({ ...prodConfig, "moodle-fleet:tiers": JSON.stringify(tiers) });
-    const inputsOf = (rs: MockResource[]) => new Map(rs.map((r) => [r.urn, JSON.stringify(r.inputs)]));
-    const a = inputsOf(before.resources);
-    const b = inputsOf(after.resources);
-    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-    const changed = [...a.keys()].filter((urn) => a.get(urn) !== b.get(urn));
-    const standardHosts = Object.values(after.outputs.hosts as Record<string, { name: string; tier: string }>)
-      .filter((h) => h.tier === "standard")
-      .map((h) => `libvirt:index/domain:Domain::${h.name}`);
-    expect(standardHosts.length).toBeGreaterThan(0);
-    // Secrets differ between runs (fresh keys), so compare only non-secret-bearing resources.
-    const ignored = (urn: string) => urn.startsWith("command:") || urn.startsWith("libvirt:index/cloudInitDisk");
-    expect(changed.filter((u) => !ignored(u)).sort()).toEqual(standardHosts.sort());
+    expect(changedBetween(before.resources, after.resources)).toEqual([]);
+  });
+
+  it("resizes a host whose row in hosts.csv was changed, and nothing else", async () => {
+    const before = await runFleet();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-resize-"));
+    const dir = path.dirname(DEFAULT_INPUTS.ledgerFile);
+    for (const f of ["placement.csv", "uids.csv"]) fs.copyFileSync(path.join(dir, f), path.join(work, f));
+    const [header, ...rows] = fs.readFileSync(path.join(dir, "hosts.csv"), "utf8").trim().split("\n");
+    const resized = rows[0].split(",");
+    resized[1] = String(Number(resized[1]) * 2);
+    resized[2] = String(Number(resized[2]) * 2);
+    fs.writeFileSync(path.join(work, "hosts.csv"), [header, resized.join(","), ...rows.slice(1)].join("\n") + "\n");
+    const after = await runFleet(prodConfig, { ...DEFAULT_INPUTS, ledgerFile: path.join(work, "placement.csv") });
+    expect(changedBetween(before.resources, after.resources)).toEqual([`libvirt:index/domain:Domain::${resized[0]}`]);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 });
 
