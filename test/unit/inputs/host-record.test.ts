@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeFilesAtomic } from "../../../infra/inputs/atomic";
 import { hostRecordPath, loadHostRecord, parseHostRecord, serializeHostRecord } from "../../../infra/inputs/host-record";
 import { checkHostRecord, checkUidRecord, sizeDrift } from "../../../infra/inputs/record-check";
 import { parseUidRecord, SITE_UID_FIRST } from "../../../infra/inputs/uids";
@@ -43,6 +44,23 @@ describe("the host record", () => {
     const r = record(["hv01-vm01,4,8192,20,80,4", "hv02-vm01,2,4096,10,30,3"]);
     fs.writeFileSync(file, serializeHostRecord([...r.hosts.values()]));
     expect([...loadHostRecord(file).hosts.values()]).toEqual([...r.hosts.values()]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("writing the ledger and its records", () => {
+  it("changes no file when one of them cannot be written", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atomic-"));
+    const ledgerFile = path.join(dir, "placement.csv");
+    fs.writeFileSync(ledgerFile, "old\n");
+    expect(() =>
+      writeFilesAtomic([
+        { path: ledgerFile, text: "new\n" },
+        { path: path.join(dir, "missing-dir", "hosts.csv"), text: "new\n" },
+      ]),
+    ).toThrow();
+    expect(fs.readFileSync(ledgerFile, "utf8")).toBe("old\n");
+    expect(fs.readdirSync(dir)).toEqual(["placement.csv"]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
