@@ -31,7 +31,7 @@ export function testSecrets(): Record<string, string> {
 }
 
 /** Deterministic stand-in values for what providers compute. */
-function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+export function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   if (type === "random:index/randomPassword:RandomPassword") {
     const digest = crypto.createHash("sha256").update(name).digest("base64url").slice(0, inputs.length - 4);
     return { ...inputs, result: `Aa1-${digest}` };

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { leadWithAlnum, PASSWORD_SPECIALS, PASSWORD_SPECIALS_LEADING_ALNUM } from "../../../../infra/components/moodle-site";
 import { fleetProgram } from "../../../../infra/program";
-import { promiseOf, stackConfigValues, testSecrets } from "../../../support/mocks";
+import { computedState, promiseOf, stackConfigValues, testSecrets } from "../../../support/mocks";
 
 // Internal, but the only way to know every registration of a mock run finished.
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -23,7 +23,7 @@ async function passwordsOf(existing: boolean) {
     {
       newResource(args) {
         inputs.push({ type: args.type, name: args.name, inputs: args.inputs });
-        if (args.type !== "random:index/randomPassword:RandomPassword") return { id: `${args.name}-id`, state: args.inputs };
+        if (args.type !== "random:index/randomPassword:RandomPassword") return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) };
         const overrideSpecial = existing ? PASSWORD_SPECIALS : args.inputs.overrideSpecial;
         return { id: `${args.name}-id`, state: { ...args.inputs, overrideSpecial, result: PASSWORD } };
       },
