@@ -32,6 +32,11 @@ export interface FleetOverrides {
   tier?: { vcpu: number; memoryMiB: number; diskGiBPerSite: number; rootDiskGiB: number };
   /** Fewer sites per host than the standard 50, for small fleets that still span several hosts. */
   sitesPerHost?: number;
+  /**
+   * The host key every host presents (one sshd stands in for all of them),
+   * pinned for each placed host as an operator pins a VM's own key.
+   */
+  hostKey?: string;
 }
 
 export function generateFleet(dir: string, schools: number, overrides: FleetOverrides = {}): GeneratedFleet {
@@ -71,7 +76,7 @@ export function generateFleet(dir: string, schools: number, overrides: FleetOver
     "moodle-fleet:defaultTier": "standard",
     "moodle-fleet:dns": { server: "10.29.0.53", zone: "moodle.bench.example", tsigKeyName: "bench-key" },
     "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
-    "moodle-fleet:ssh": { user: "root" },
+    "moodle-fleet:ssh": { user: "root" } as Record<string, unknown>,
     "moodle-fleet:protectData": false,
     // No site is ever served: mocks, or the real-engine benchmark's sshd that runs nothing.
     "moodle-fleet:allowPlainHttp": true,
@@ -90,6 +95,10 @@ export function generateFleet(dir: string, schools: number, overrides: FleetOver
   });
   const ledgerFile = path.join(dir, "placement.csv");
   fs.writeFileSync(ledgerFile, serializeLedger(placed.ledger));
+  if (overrides.hostKey) {
+    const hosts = [...new Set(placed.ledger.map((e) => e.host))];
+    config["moodle-fleet:ssh"] = { user: "root", pinnedHostKeys: Object.fromEntries(hosts.map((h) => [h, overrides.hostKey])) };
+  }
   const stackFile = path.join(dir, "Pulumi.bench.yaml");
   fs.writeFileSync(stackFile, stringify({ config }));
   return { dir, schoolsFile, ledgerFile, stackFile, config, hypervisors };

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { syncCellConfig, type CellInputs } from "./stack-config";
 import { progressEvent, type ProgressEvent } from "./progress";
 import { stepEvent, type StepEvent } from "./steps";
+import { PendingOperationError, resolveStackPending } from "../state/pending";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -35,6 +36,7 @@ export interface CellJob {
 export type WorkerMessage =
   | ({ type: "event" } & ProgressEvent)
   | { type: "step"; step: StepEvent }
+  | { type: "note"; message: string }
   | { type: "result"; changes: OpMap }
   | { type: "error"; message: string };
 
@@ -47,6 +49,12 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
     { workDir: job.workDir, pulumiCommand: cli, envVars: job.envVars },
   );
   await syncCellConfig(stack, job.envConfig, job.cell, { path: cli.command, env: job.envVars, cwd: job.workDir }, cellInputs(job));
+  if (job.operation !== "preview") {
+    // What a killed run left behind is resolved before anything else
+    // changes the stack (a preview only reads it).
+    const notes = await resolveStackPending(job.stackName, { path: cli.command, env: job.envVars, cwd: job.workDir });
+    for (const message of notes) send({ type: "note", message });
+  }
   const onEvent = (e: EngineEvent) => {
     const summary = progressEvent(e);
     if (summary) send({ type: "event", ...summary });
@@ -100,7 +108,8 @@ if (require.main === module) {
   process.once("message", (job: CellJob) => {
     runJob(job, send).then(
       (changes) => send({ type: "result", changes }),
-      (error: unknown) => send({ type: "error", message: firstErrorLine(error) }),
+      // An interrupted run the driver cannot resolve is explained in full.
+      (error: unknown) => send({ type: "error", message: error instanceof PendingOperationError ? error.message : firstErrorLine(error) }),
     ).finally(() => process.disconnect());
   });
 }

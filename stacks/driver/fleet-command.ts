@@ -234,6 +234,7 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
 
       // A lock left by a crash is taken over by the next run on this host (its pid is gone).
       const results = await run(operation, replace).finally(release);
+      for (const note of results.flatMap((r) => r.notes ?? [])) io.stderr(`fleet ${operation}: note: ${note}\n`);
       io.stdout(`${formatSummary(results)}\n`);
       if (operation === "up") for (const warning of unfinishedMoves(env, moves, replace, results)) io.stderr(`fleet up: warning: ${warning}\n`);
       if (operation !== "preview") return results.every((r) => r.ok) ? 0 : 1;

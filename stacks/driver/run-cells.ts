@@ -20,6 +20,8 @@ export interface CellResult {
   error?: string;
   /** Every resource the operation creates, updates, replaces or deletes (from the engine's step events). */
   steps?: PlannedStep[];
+  /** What the cell's process told the operator on the way (e.g. how it resolved an interrupted run). */
+  notes?: string[];
 }
 
 export interface DriverOptions {
@@ -96,7 +98,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
   }
 }
 
-type WorkerOutcome = { ok: boolean; changes: OpMap; error?: string; steps: PlannedStep[] };
+type WorkerOutcome = { ok: boolean; changes: OpMap; error?: string; steps: PlannedStep[]; notes: string[] };
 
 function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
   return new Promise((resolve) => {
@@ -107,10 +109,13 @@ function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
     });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-    let settled: Omit<WorkerOutcome, "steps"> | undefined;
+    let settled: Omit<WorkerOutcome, "steps" | "notes"> | undefined;
     const steps: StepEvent[] = [];
+    const notes: string[] = [];
     child.on("message", (m: WorkerMessage) => {
-      if (m.type === "event") {
+      if (m.type === "note") {
+        notes.push(m.message);
+      } else if (m.type === "event") {
         applyEvent(p, m);
       } else if (m.type === "step") {
         steps.push(m.step);
@@ -122,7 +127,7 @@ function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
     });
     child.on("exit", (code, signal) => {
       const outcome = settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` };
-      resolve({ ...outcome, steps: plannedSteps(steps) });
+      resolve({ ...outcome, steps: plannedSteps(steps), notes });
     });
     child.send(job);
   });

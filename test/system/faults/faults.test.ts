@@ -1,0 +1,243 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { repoRoot, toolchainDir } from "../../../stacks/toolchain";
+import { labSkipped } from "../../support/lab-services";
+import { generateFleet, type GeneratedFleet } from "../../../bench/generated-fleet";
+
+// Faults an operator meets, against the real engine and plugins, real SSH and
+// a real BIND: `fleet up` killed (SIGKILL, the driver and all its processes)
+// while VMs or installs are being created, and the DNS server down during an
+// `up`. The VMs' side is the benchmark's cheap stand-in (its own namespace,
+// libvirtd, sshd that runs nothing, BIND): what is checked is the state, the
+// hypervisor's objects and the DNS records, after each fault and after the
+// next `up`.
+const NS = "moodle-faults";
+const DIR = "/var/tmp/moodle-faults";
+const ENV = "faults";
+const CELL = "hv01";
+const STACK = `${ENV}-${CELL}`;
+const SERVICES = path.join(repoRoot, "bench/real-engine/services.sh");
+const STACK_FILE = path.join(repoRoot, `Pulumi.${ENV}.yaml`);
+const STATE = path.join(DIR, "state");
+const CHECKPOINT = path.join(STATE, ".pulumi/stacks/moodle-fleet", `${STACK}.json`);
+const URI = `qemu+unix:///system?socket=${DIR}/libvirt/run/libvirt-sock`;
+const SCHOOLS = 10;
+
+const servicesEnv = { ...process.env, BENCH_NS: NS, BENCH_DIR: DIR };
+const backend = { PULUMI_BACKEND_URL: `file://${STATE}`, PULUMI_CONFIG_PASSPHRASE_FILE: path.join(DIR, "passphrase") };
+
+function services(action: "up" | "down"): void {
+  execFileSync("bash", [SERVICES, action], { env: servicesEnv, stdio: ["ignore", "inherit", "inherit"] });
+}
+
+interface Run {
+  code: number | null;
+  out: string;
+}
+
+/** `fleet ARGS` inside the namespace, where the host addresses and the DNS server are. */
+function fleetArgs(args: string[]): string[] {
+  const env = Object.entries({ PATH: process.env.PATH ?? "", ...backend }).map(([k, v]) => `${k}=${v}`);
+  return ["netns", "exec", NS, "env", ...env, path.join(repoRoot, "bin/fleet"), ...args];
+}
+
+let fleetFiles: GeneratedFleet;
+const inputs = () => ["--schools", fleetFiles.schoolsFile, "--ledger", fleetFiles.ledgerFile, "--secrets-dir", path.join(DIR, "secrets")];
+
+function fleet(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile("ip", fleetArgs([...args, ...inputs()]), { cwd: repoRoot, maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, out: stdout + stderr }),
+    );
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end();
+  });
+}
+
+interface Checkpoint {
+  resources?: Array<{ urn: string; type: string; id?: string }>;
+  pending_operations?: Array<{ type: string; resource: { urn: string; type: string } }>;
+}
+
+function checkpoint(): Checkpoint {
+  try {
+    return (JSON.parse(fs.readFileSync(CHECKPOINT, "utf8")) as { checkpoint: { latest?: Checkpoint } }).checkpoint.latest ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** Plugin processes whose engine is gone: a killed CLI cannot stop them, so the test does. */
+function killOrphanedPlugins(): void {
+  const ps = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).stdout;
+  for (const line of ps.split("\n")) {
+    const m = /^\s*(\d+)\s+1\s+(\S+)/.exec(line);
+    if (m && m[2].startsWith(path.join(toolchainDir, "pulumi-home/plugins"))) process.kill(Number(m[1]), "SIGKILL");
+  }
+}
+
+/**
+ * Starts `fleet up` in a process group of its own and kills the whole group
+ * with SIGKILL as soon as the checkpoint shows a pending create matching
+ * `when`. Returns what was pending at that moment.
+ */
+async function upKilledWhen(when: RegExp): Promise<string[]> {
+  const child = spawn("ip", fleetArgs(["up", "--env", ENV, ...inputs()]), { cwd: repoRoot, detached: true, stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  let pending: string[] = [];
+  let running = true;
+  void exited.then(() => (running = false));
+  while (running) {
+    const ops = checkpoint().pending_operations ?? [];
+    pending = ops.map((o) => `${o.type} ${o.resource.type} ${o.resource.urn.split("::").pop()}`);
+    if (ops.some((o) => o.type === "creating" && when.test(`${o.resource.type} ${o.resource.urn}`))) {
+      process.kill(-child.pid!, "SIGKILL");
+      await exited;
+      killOrphanedPlugins();
+      return pending;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`fleet up ended before a pending create matched ${when}`);
+}
+
+function virsh(...args: string[]): string[] {
+  return execFileSync("virsh", ["--quiet", "-c", URI, ...args], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+}
+
+function dig(fqdn: string): string[] {
+  const r = spawnSync("ip", ["netns", "exec", NS, "dig", "+short", "+time=2", "+tries=1", "@10.29.0.53", fqdn, "A"], { encoding: "utf8" });
+  return r.stdout.split("\n").filter((l) => l.trim() !== "");
+}
+
+function plannedSchools(): Array<{ id: string; host: string }> {
+  return fs
+    .readFileSync(fleetFiles.ledgerFile, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","))
+    .filter(([id]) => fs.readFileSync(fleetFiles.schoolsFile, "utf8").includes(`\n${id},`))
+    .map(([id, host]) => ({ id, host }));
+}
+
+/** Nothing orphaned, nothing duplicated: state, hypervisor and DNS agree with the plan. */
+function expectConverged(): void {
+  const cp = checkpoint();
+  expect(cp.pending_operations ?? []).toEqual([]);
+  const resources = cp.resources ?? [];
+  const schools = plannedSchools();
+  const hosts = [...new Set(schools.map((s) => s.host))].sort();
+  const named = (type: string) => resources.filter((r) => r.type === type).map((r) => r.urn.split("::").pop()!).sort();
+  expect(named("command:remote:Command").filter((n) => n.endsWith("-install"))).toEqual(schools.map((s) => `${s.id}-install`).sort());
+  expect(named("command:local:Command").filter((n) => n.endsWith("-dns"))).toEqual(schools.map((s) => `${s.id}-dns`).sort());
+  expect(named("libvirt:index/domain:Domain")).toEqual(hosts);
+  expect(virsh("list", "--all", "--name").sort()).toEqual(hosts);
+  // Every volume in the pool is one the state knows (no orphan), and the other way round.
+  const stateVolumes = resources
+    .filter((r) => r.type === "libvirt:index/volume:Volume" || r.type === "libvirt:index/cloudInitDisk:CloudInitDisk")
+    .map((r) => String(r.id).split(";")[0])
+    .sort();
+  const pool = `bench-${CELL}`;
+  const poolVolumes = virsh("vol-list", "--pool", pool).map((l) => l.split(/\s+/)[1]).sort();
+  expect(poolVolumes).toEqual(stateVolumes);
+  for (const s of schools) expect(dig(`${s.id}.moodle.bench.example`)).toHaveLength(1);
+}
+
+function changes(out: string): Record<string, number> {
+  const total = out.split("\n").find((l) => l.startsWith("total"));
+  if (!total) throw new Error(`no summary in:\n${out}`);
+  const [create, update, replace, del, same] = total.trim().split(/\s+/).slice(1).map(Number);
+  return { create, update, replace, delete: del, same };
+}
+
+describe.skipIf(labSkipped)("faults: a killed up and a DNS server down", () => {
+  let fullSchools = "";
+  let fullLedger = "";
+
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error("the fault tests need root (network namespace, libvirtd); set LAB=skip to skip knowingly");
+    services("down");
+    fs.rmSync(DIR, { recursive: true, force: true });
+    services("up");
+    fleetFiles = generateFleet(path.join(DIR, "fleet"), SCHOOLS, {
+      uri: URI,
+      poolPath: path.join(DIR, "pools", ENV),
+      baseImageSource: path.join(DIR, "base.qcow2"),
+      tier: { vcpu: 1, memoryMiB: 64, diskGiBPerSite: 1, rootDiskGiB: 1 },
+      // Two hosts of 5, so that both stay placed while the last two schools are left out.
+      sitesPerHost: 5,
+      hostKey: fs.readFileSync(path.join(DIR, "sshd/host_ed25519.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "),
+    });
+    fs.copyFileSync(fleetFiles.stackFile, STACK_FILE);
+    fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(backend.PULUMI_CONFIG_PASSPHRASE_FILE, "faults-test-passphrase\n", { mode: 0o600 });
+    // The first runs cover 8 of the 10 schools; the DNS fault adds the last two.
+    fullSchools = fs.readFileSync(fleetFiles.schoolsFile, "utf8");
+    fullLedger = fs.readFileSync(fleetFiles.ledgerFile, "utf8");
+    const dropTwo = (text: string) => text.trimEnd().split("\n").slice(0, -2).join("\n") + "\n";
+    fs.writeFileSync(fleetFiles.schoolsFile, dropTwo(fullSchools));
+    fs.writeFileSync(fleetFiles.ledgerFile, dropTwo(fullLedger));
+  });
+
+  afterAll(async () => {
+    if (fleetFiles) await fleet("destroy", "--env", ENV, "--yes-destroy", ENV);
+    killOrphanedPlugins();
+    services("down");
+    for (const f of [STACK_FILE, path.join(repoRoot, `Pulumi.${STACK}.yaml`)]) fs.rmSync(f, { force: true });
+  });
+
+  it("SIGKILL while a VM is being created: the next up removes what the kill left half made and converges", async () => {
+    const pending = await upKilledWhen(/libvirt:index\/domain:Domain/);
+    expect(pending.some((p) => /^creating libvirt:index\/domain:Domain/.test(p))).toBe(true);
+    const next = await fleet("up", "--env", ENV);
+    expect(next.out).toMatch(/removed the lock of an interrupted Pulumi operation/);
+    expect(next.out).toMatch(new RegExp(`stack ${STACK}: an earlier run was interrupted`));
+    expect(next.out).toMatch(/creating hv01-vm\d+ \(libvirt:index\/domain:Domain\): (left unfinished on the hypervisor; removed|never reached the hypervisor)/);
+    expect(next.code, next.out).toBe(0);
+    expectConverged();
+    const again = await fleet("up", "--env", ENV);
+    expect(again.code, again.out).toBe(0);
+    expect(changes(again.out)).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0 });
+  });
+
+  it("SIGKILL while sites are being installed: the next up runs the cut-off installs again, once each", async () => {
+    await fleet("destroy", "--env", ENV, "--yes-destroy", ENV);
+    const pending = await upKilledWhen(/command:remote:Command.*-install$/);
+    expect(pending.some((p) => /^creating command:remote:Command \d{8}-install/.test(p))).toBe(true);
+    const next = await fleet("up", "--env", ENV);
+    expect(next.code, next.out).toBe(0);
+    expect(next.out).toMatch(/-install \(command:remote:Command\): dropped, made again by this run/);
+    expectConverged();
+  });
+
+  it("DNS server down: the records fail naming the school, the rest of the cell completes, the next up converges", async () => {
+    fs.writeFileSync(fleetFiles.schoolsFile, fullSchools);
+    fs.writeFileSync(fleetFiles.ledgerFile, fullLedger);
+    const added = fullLedger.trimEnd().split("\n").slice(-2).map((l) => l.split(",")[0]);
+    const pid = Number(fs.readFileSync(path.join(DIR, "run/named.pid"), "utf8"));
+    process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 50 && spawnSync("kill", ["-0", String(pid)]).status === 0; i++) await new Promise((r) => setTimeout(r, 100));
+
+    const down = await fleet("up", "--env", ENV);
+    expect(down.code).not.toBe(0);
+    expect(down.out).toMatch(new RegExp(`FAILED: (${added.join("|")})-dns`));
+    // The installs of both new schools ran: only their DNS records are missing.
+    const installs = (checkpoint().resources ?? []).map((r) => r.urn.split("::").pop());
+    for (const id of added) {
+      expect(installs).toContain(`${id}-install`);
+      expect(installs).not.toContain(`${id}-dns`);
+    }
+
+    services("up"); // starts BIND again
+    const healed = await fleet("up", "--env", ENV);
+    expect(healed.code, healed.out).toBe(0);
+    expect(changes(healed.out)).toMatchObject({ create: 2, delete: 0, replace: 0 });
+    expectConverged();
+  });
+});
