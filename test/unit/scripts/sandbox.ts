@@ -38,15 +38,29 @@ export interface RunResult {
 }
 
 const binaries = new Map<string, string>();
-function realBinary(name: string): string {
-  let p = binaries.get(name);
-  if (p === undefined) {
-    p = execFileSync("bash", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-    if (!p.startsWith("/")) throw new Error(`no ${name} binary on this machine`);
-    binaries.set(name, p);
+
+/** Looks the real binaries up with one shell: one process per name is slow on a busy machine. */
+function resolveBinaries(names: readonly string[]): void {
+  const missing = names.filter((n) => !binaries.has(n));
+  if (missing.length === 0) return;
+  const out = execFileSync("bash", ["-c", 'for n in "$@"; do printf "%s\\t%s\\n" "$n" "$(command -v "$n")"; done', "-", ...missing], {
+    encoding: "utf8",
+  });
+  for (const line of out.split("\n")) {
+    const [name, path] = line.split("\t");
+    if (path?.startsWith("/")) binaries.set(name, path);
   }
+}
+
+function realBinary(name: string): string {
+  resolveBinaries([name]);
+  const p = binaries.get(name);
+  if (p === undefined) throw new Error(`no ${name} binary on this machine`);
   return p;
 }
+
+const PASSTHROUGH = ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh", "od", "tr", "readlink", "stat"];
+const GUARDED = ["rm", "mv", "cp", "chmod", "mkdir", "find", "tar", "ln", "blkid", "mkfs.ext4"];
 
 const STUB_HEAD = (name: string) => `#!/bin/bash
 set -u
@@ -170,7 +184,7 @@ function passthroughStubs(): Record<string, string> {
   const stat = R("stat");
   const readlink = R("readlink");
   const out: Record<string, string> = {};
-  for (const n of ["env", "date", "cmp", "mktemp", "flock", "sha256sum", "touch", "id", "base64", "gzip", "grep", "awk", "tail", "sh", "od", "tr", "readlink", "stat"]) {
+  for (const n of PASSTHROUGH) {
     out[n] = `exec ${R(n)} "$@"`;
   }
   out.cat = `if [ -f "/proc/$$/fd/1" ]; then
@@ -184,7 +198,7 @@ exec ${R("cat")} "$@"`;
 /** Real file commands that refuse absolute paths outside the sandbox. */
 function guardedStubs(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const n of ["rm", "mv", "cp", "chmod", "mkdir", "find", "tar", "ln", "blkid", "mkfs.ext4"]) {
+  for (const n of GUARDED) {
     out[n] = `for a in "$@"; do
   case $a in
     "$SBX_ROOT"/*|/dev/null) ;;
@@ -260,6 +274,7 @@ export class Sandbox {
     }
     writeFileSync(join(this.state, "mounts"), `${join(this.root, "srv")}\n`);
     writeFileSync(this.paths.redisConf, "# Debian's redis.conf\nport 6379\n");
+    resolveBinaries(["bash", ...PASSTHROUGH, ...GUARDED]);
     const simulated = simulatedStubs();
     const stubs = { ...simulated, ...passthroughStubs(), ...guardedStubs() };
     for (const [name, body] of Object.entries(stubs)) {
