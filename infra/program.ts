@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { configFromValues, parseFleetConfig } from "./config";
+import { checkPinnedHostKeys, configFromValues, parseFleetConfig } from "./config";
 import {
   checkRepairLog,
   hostRecordPath,
@@ -80,6 +80,7 @@ export function planFromStackConfig(opts: FleetProgramOptions, config: pulumi.Co
     ...checkRepairLog(repairs, placed),
     ...hostRecord.issues,
     ...uids.issues,
+    ...checkPinnedHostKeys(fleetConfig, new Set(ledger.entries.map((e) => e.host)), { file: `stack config (${pulumi.getStack()})` }),
   ].filter(
     (i) => i.severity !== "warning",
   );

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { SECRET_KEYS, type FleetConfig, type SecretKey } from "../config/schema";
 import { loadStackConfig, secretWarnings, type StackConfigFile } from "../config/stack-file";
+import { checkPinnedHostKeys } from "../config/validate";
 import { isError, sortIssues, type InputIssue } from "./issues";
 import { loadLedger, type Ledger } from "./ledger";
 import { checkLedger } from "./ledger-check";
@@ -88,6 +89,10 @@ export function loadFleetInputs(files: FleetInputFiles): FleetInputs {
     ...(config ? checkHostRecord(hosts, ledger.entries, { config, schools: schoolList.schools, env: files.stack ?? envOf(files.stackConfig.path) }) : []),
     ...uids.issues,
     ...checkUidRecord(uids, ledger.entries),
+    // A pin for a VM the ledger does not place checks nothing: a misspelt name would leave the real VM unchecked.
+    ...(config
+      ? checkPinnedHostKeys(config, new Set(ledger.entries.map((e) => e.host)), { file: shown(files.stackConfig), locate: stack.locate })
+      : []),
   ]);
   return { config, secrets: stack.secrets, schoolList, ledger, repairs, hosts, uids, issues, ok: !issues.some(isError) };
 }
