@@ -134,7 +134,9 @@ export function fleetInventory(plan: FleetPlan): Omit<FleetOutputs, "adminPasswo
 /** Resources the fleet declares for a plan (the stack itself aside); mirrors the components above. */
 export function expectedResourceCount(plan: FleetPlan): number {
   const perHypervisor = 4; // component, provider, pool, base image
-  const perHost = 7; // two components, root and data volumes, seed, domain, bootstrap
+  // two components, root and data volumes, host key seed, cloud-init seed, shutdown for resize, domain,
+  // data disk growth, bootstrap, file system growth
+  const perHost = 11;
   const perSite = 5; // component, two passwords, DNS record, install
   return 1 + perHypervisor * plan.hypervisors.length + perHost * plan.hosts.length + perSite * plan.sites.length;
 }

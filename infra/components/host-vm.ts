@@ -17,6 +17,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 300;
 
 /** Static: its inputs come from the environment (see the file). */
 export const DOMAIN_SHUTDOWN_SCRIPT = readFileSync(join(__dirname, "domain-shutdown.sh"), "utf8");
+export const GROW_DATA_DISK_SCRIPT = readFileSync(join(__dirname, "grow-data-disk.sh"), "utf8");
 
 export interface HostVmArgs {
   plan: PlannedHost;
@@ -55,6 +56,8 @@ export class HostVm extends pulumi.ComponentResource {
    * generated host keys (its key is its own: pin it in config).
    */
   readonly hostKey: pulumi.Output<string | undefined>;
+  /** Grows the data volume when the host record's size grows; the guest's file system follows it. */
+  readonly dataDiskGrowth: command.local.Command;
 
   constructor(args: HostVmArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan, settings, hypervisor, scriptInput } = args;
@@ -70,14 +73,19 @@ export class HostVm extends pulumi.ComponentResource {
         format: "qcow2",
         size: plan.rootDiskGiB * GiB,
       },
-      { ...inHypervisor, protect: settings.protectData },
+      // Sizes come from the host record and are never changed through the
+      // provider: it replaces a volume for a new size, and its create adopts
+      // the existing volume of that name, which the replace's delete then
+      // removes.
+      { ...inHypervisor, protect: settings.protectData, ignoreChanges: ["size"] },
     );
 
     const dataVolume = new libvirt.Volume(
       `${plan.name}-data`,
       { name: `${plan.name}-data.qcow2`, pool: hypervisor.pool.name, format: "qcow2", size: plan.dataDiskGiB * GiB },
-      // Holds every site's database and files.
-      { ...inHypervisor, protect: settings.protectData },
+      // Holds every site's database and files. Grown in place by the step
+      // below, never through the provider (see the root volume).
+      { ...inHypervisor, protect: settings.protectData, ignoreChanges: ["size"] },
     );
 
     // The seed of the host's SSH host key (ed25519), drawn once and kept in
@@ -166,6 +174,25 @@ export class HostVm extends pulumi.ComponentResource {
         deleteBeforeReplace: true,
         dependsOn: [shutdownForResize],
       },
+    );
+
+    // `fleet grow-disk` raises the host record's size: this grows the volume
+    // in place (never shrinks); MoodleHost then grows the file system.
+    this.dataDiskGrowth = new command.local.Command(
+      `${plan.name}-grow-data-disk`,
+      {
+        update: GROW_DATA_DISK_SCRIPT,
+        environment: {
+          LIBVIRT_URI: hypervisor.plan.uri,
+          DOMAIN: plan.name,
+          POOL: hypervisor.plan.pool.name,
+          VOLUME: `${plan.name}-data.qcow2`,
+          DATA_GIB: String(plan.dataDiskGiB),
+        },
+        interpreter: ["/bin/bash", "-c"],
+        logging: "stderr",
+      },
+      { parent: this, dependsOn: [this.domain, dataVolume] },
     );
 
     this.registerOutputs({ domain: this.domain.id });

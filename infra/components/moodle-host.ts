@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { PlannedHost, FleetSettings } from "../plan";
-import { hostBootstrapScript } from "../scripts";
+import { DATA_DISK_DEVICE, hostBootstrapScript } from "../scripts";
 import { sshPublicKeyFromPrivateKey } from "../config";
 import { hostScriptInput } from "./script-inputs";
 import type { Hypervisor } from "./hypervisor";
@@ -27,6 +27,7 @@ export class MoodleHost extends pulumi.ComponentResource {
   /** Sites wait for this, never for the domain: resizing a VM must not touch its sites. */
   readonly bootstrap: command.remote.Command;
   readonly connection: command.types.input.remote.ConnectionArgs;
+  readonly fileSystemGrowth: command.remote.Command;
 
   constructor(args: MoodleHostArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan, settings, hypervisor, secrets } = args;
@@ -58,6 +59,30 @@ export class MoodleHost extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.vm], additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
+    // After `fleet grow-disk` the volume is larger (HostVm): ext4 grows to
+    // it while mounted. Nothing runs when the host is created; the size in
+    // the script is what makes a grown disk an update of this step.
+    this.fileSystemGrowth = new command.remote.Command(
+      `${plan.name}-grow-file-system`,
+      {
+        connection: this.connection,
+        update: growFileSystemScript(plan.dataDiskGiB),
+        logging: "stderr",
+      },
+      { parent: this, dependsOn: [this.vm.dataDiskGrowth, this.bootstrap], additionalSecretOutputs: COMMAND_OUTPUTS },
+    );
+
     this.registerOutputs({ address: plan.address });
   }
+}
+
+/** Grows the data disk's file system to the disk (a no-op when it fills it already). */
+export function growFileSystemScript(dataDiskGiB: number): string {
+  return [
+    "#!/bin/bash",
+    `# The data disk is ${dataDiskGiB} GiB (host record): its file system follows.`,
+    "set -euo pipefail",
+    `resize2fs ${DATA_DISK_DEVICE}`,
+    "",
+  ].join("\n");
 }

@@ -4,6 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { fleetProgram, DEFAULT_INPUTS } from "../../../infra/program";
+import { expectedResourceCount } from "../../../infra/components/fleet";
+import type { FleetPlan } from "../../../infra/plan";
 import { runUnderMocks, stackConfigValues, testSecrets, type MockResource } from "../../support/mocks";
 import { repoRoot } from "../../../stacks/toolchain";
 
@@ -58,13 +60,17 @@ describe("the fleet program under mocks, sample list", () => {
       "moodle-fleet:infra:HostVm": hosts.size,
       "libvirt:index/cloudInitDisk:CloudInitDisk": hosts.size,
       "libvirt:index/domain:Domain": hosts.size,
-      "command:remote:Command": hosts.size + sites,
+      // Bootstrap and file system growth per host, the install per site.
+      "command:remote:Command": 2 * hosts.size + sites,
       "moodle-fleet:infra:MoodleSite": sites,
       "random:index/randomPassword:RandomPassword": 2 * sites,
-      // Each host's SSH host key seed, and its shutdown before a resize.
+      // Each host's SSH host key seed; its shutdown before a resize and its data disk growth.
       "random:index/randomBytes:RandomBytes": hosts.size,
-      "command:local:Command": sites + hosts.size,
+      "command:local:Command": sites + 2 * hosts.size,
     });
+    // The driver's progress expects as many.
+    const shape = { hypervisors: [...hypervisors], hosts: [...hosts], sites: ledger } as unknown as FleetPlan;
+    expect(run.resources.length).toBe(expectedResourceCount(shape));
     const names = new Set(run.resources.map((r) => r.name));
     for (const [id, host] of ledger) {
       for (const n of [id, `${id}-install`, `${id}-dns`, `${id}-db-password`, `${id}-admin-password`, host, `${host}-bootstrap`]) {
@@ -83,8 +89,7 @@ describe("the fleet program under mocks, sample list", () => {
     // Secrets reach remote commands only on stdin, never inside the script text.
     for (const r of run.resources.filter((r) => r.type === "command:remote:Command")) {
       for (const p of Object.values(passwords)) {
-        expect(r.inputs.create).not.toContain(p);
-        expect(r.inputs.delete ?? "").not.toContain(p);
+        for (const script of [r.inputs.create, r.inputs.update, r.inputs.delete]) expect(script ?? "").not.toContain(p);
       }
     }
   });
