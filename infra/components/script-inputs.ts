@@ -44,6 +44,8 @@ export function siteScriptInput(site: PlannedSite, host: PlannedHost, settings: 
     adminUser: site.adminUser,
     adminEmail: site.email,
     linuxUser: site.linuxUser,
+    // Fixed per school in the record beside the ledger, not by install order.
+    ...(site.uid !== undefined && { uid: site.uid }),
     dbName: site.dbName,
     dbUser: site.dbUser,
     dataDir: site.dataDir,
