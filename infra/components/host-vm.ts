@@ -9,6 +9,7 @@ import { cloudInitMetaData, cloudInitNetworkConfig, type HostScriptInput } from 
 import { cloudInitUserData, hostKeyOfUserData } from "../scripts/cloudinit";
 import { ed25519KeyPairFromSeed } from "../config/ssh-key";
 import type { Hypervisor } from "./hypervisor";
+import { COMMAND_OUTPUTS } from "./moodle-site";
 
 const GiB = 1024 ** 3;
 
@@ -142,7 +143,7 @@ export class HostVm extends pulumi.ComponentResource {
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
-      { parent: this },
+      { parent: this, additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     const lan = hypervisor.plan.network;
@@ -192,7 +193,7 @@ export class HostVm extends pulumi.ComponentResource {
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
-      { parent: this, dependsOn: [this.domain, dataVolume] },
+      { parent: this, dependsOn: [this.domain, dataVolume], additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     this.registerOutputs({ domain: this.domain.id });
