@@ -145,6 +145,9 @@ catch (PDOException $e) { echo "other:denied"; }
   beforeAll(async () => {
     fs.copyFileSync(path.join(repoRoot, "schools/lab/schools.csv"), schoolsFile);
     fs.copyFileSync(path.join(repoRoot, "schools/lab/placement.csv"), ledgerFile);
+    // The records beside the ledger go with it: without uids.csv the sites
+    // would plan without their UIDs, and differ from what `npm run lab` made.
+    for (const record of ["hosts.csv", "uids.csv"]) fs.copyFileSync(path.join(repoRoot, "schools/lab", record), path.join(scratch, record));
     fs.rmSync(INJECTED, { force: true });
     const lab = await run("bash", [path.join(repoRoot, "lab/lab.sh")]);
     times["npm run lab (first)"] = lab.seconds;
