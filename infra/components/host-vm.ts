@@ -118,6 +118,12 @@ export class HostVm extends pulumi.ComponentResource {
         // The user-data holds the host's private key: secret in the state too,
         // whatever the provider reads back from the ISO.
         additionalSecretOutputs: ["userData"],
+        // The provider streams the ISO over its libvirt connection while
+        // holding the pool's lock; an upload racing the VM's other volume
+        // creates was seen to stall for good (the host VM test: seed and
+        // root volume both pending after 18 minutes). The VM's volumes come
+        // first, then the seed, one at a time.
+        dependsOn: [rootVolume, dataVolume],
       },
     );
     // What the VM was really given: the seed as created (its state), not the
