@@ -73,8 +73,8 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     const up = await stack.up({ color: "never" });
     expect(up.summary.result).toBe("succeeded");
     // stack, hypervisor component, provider, pool, base image, host-vm component, 2 volumes,
-    // host key seed, seed, shutdown-for-resize command, domain
-    expect(up.summary.resourceChanges?.create).toBe(12);
+    // host key seed, seed, shutdown-for-resize command, domain, data disk growth step
+    expect(up.summary.resourceChanges?.create).toBe(13);
     const host = plan.hosts[0];
     const report = await sshInLab(key, host.address, "cloud-init status --wait >/dev/null 2>&1; hostname; cloud-init status; ip -4 -o addr show eth0", 5 * 60_000);
     expect(report).toContain(host.name);
