@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { execFileSync, spawn } from "node:child_process";
-import { repoRoot } from "../../../stacks/toolchain";
+import { execFileSync } from "node:child_process";
 import { startTestPostgres, type TestPostgres } from "../../support/postgres";
-import { createTeamEnv, TEST_CLI, TSX_IMPORT, type TeamEnv, type Run } from "./team-env";
+import { createTeamEnv, TEST_CLI, TSX_IMPORT, type TeamEnv } from "./team-env";
+import { copyPipelineFiles, mergeRequestPipeline, pipelineFiles } from "./gitlab-ci-local";
 
 // The merge-request pipeline of .gitlab-ci.yml, run for real by
 // gitlab-ci-local (shell executor, artifacts isolated per job) in a git
@@ -15,38 +15,15 @@ describe("the merge-request pipeline", () => {
   let pg: TestPostgres;
   let t: TeamEnv;
 
-  const gitlabCiLocal = (extra: string[]): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          path.join(__dirname, "set-union-polyfill.mjs"),
-          path.join(repoRoot, "node_modules/gitlab-ci-local/dist/index.js"),
-          "--shell-isolation",
-          "--ignore-predefined-vars",
-          "CI_PIPELINE_SOURCE,CI_MERGE_REQUEST_LABELS",
-          "--variable",
-          "CI_PIPELINE_SOURCE=merge_request_event",
-          ...extra,
-        ],
-        { cwd: t.root, env: { ...process.env, ...t.vars }, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    });
-  const artifact = (job: string, file: string) => path.join(t.root, ".gitlab-ci-local", "artifacts", job, file);
-  const jobLog = (job: string) => fs.readFileSync(path.join(t.root, ".gitlab-ci-local", "output", `${job}.log`), "utf8");
+  const gitlabCiLocal = (extra: string[]) => mergeRequestPipeline(t.root, t.vars, extra);
+  const artifact = (job: string, file: string) => pipelineFiles(t.root).artifact(job, file);
+  const jobLog = (job: string) => pipelineFiles(t.root).jobLog(job);
   const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=ci@fleet.test", "-c", "user.name=ci", ...args], { cwd: t.root });
 
   beforeAll(async () => {
     pg = await startTestPostgres();
     t = createTeamEnv({ env: "teamci", backendUrl: pg.backendUrl, extraVars: { PGPASSFILE: pg.passfile } });
-    for (const f of [".gitlab-ci.yml", "ci"]) fs.cpSync(path.join(repoRoot, f), path.join(t.root, f), { recursive: true });
+    copyPipelineFiles(t.root);
     // Project-level CI/CD variables, as set in GitLab's settings; secrets stay out of the repository.
     fs.writeFileSync(
       path.join(t.root, ".gitlab-ci-local-variables.yml"),
