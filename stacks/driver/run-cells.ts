@@ -7,6 +7,7 @@ import { applyEvent, cellError, ProgressView, type CellProgress } from "./progre
 import { environmentConfig } from "./env-config";
 import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
 import { plannedSteps, type PlannedStep, type StepEvent } from "./steps";
+import type { PlannedDomains } from "../state/pending";
 
 export type { Operation, ProgramRef } from "./cell-worker";
 
@@ -46,6 +47,8 @@ export interface DriverOptions {
   continueOnError?: boolean;
   /** Per cell, URNs `up` replaces (installs of sites moved within the cell: stacks/driver/moves.ts). */
   replace?: Readonly<Record<string, readonly string[]>>;
+  /** Per cell, its hypervisor's URI and planned VMs: an `up` first undefines domains a failed start left. */
+  domains?: Readonly<Record<string, PlannedDomains>>;
 }
 
 /**
@@ -70,13 +73,14 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
     total: opts.expectedResources(cell),
     failures: 0,
   }));
-  const view = new ProgressView(progress, opts.out);
+  const view = new ProgressView(progress, opts.out, opts.parallel);
   view.start();
   try {
     return await boundedAll(opts.cells, opts.parallel, async (cell) => {
       const p = progress.find((x) => x.cell === cell)!;
-      p.state = "running";
       const started = Date.now();
+      p.state = "running";
+      p.startedAt = started;
       const stackName = cellStackName(opts.env, cell);
       const job: CellJob = {
         cell,
@@ -88,9 +92,11 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
         workDir: repoRoot,
         continueOnError: opts.continueOnError ?? true,
         replace: opts.operation === "up" ? [...(opts.replace?.[cell] ?? [])] : [],
+        ...(opts.domains?.[cell] && { domains: opts.domains[cell] }),
       };
       const outcome = await runWorker(job, p);
       p.state = outcome.ok ? "done" : "failed";
+      p.endedAt = Date.now();
       return { cell, stack: stackName, seconds: (Date.now() - started) / 1000, ...outcome };
     });
   } finally {
