@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { syncCellConfig, type CellInputs } from "./stack-config";
 import { progressEvent, type ProgressEvent } from "./progress";
 import { stepEvent, type StepEvent } from "./steps";
-import { PendingOperationError, resolveStackPending } from "../state/pending";
+import { PendingOperationError, resolveStackPending, type PlannedDomains } from "../state/pending";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -31,6 +31,8 @@ export interface CellJob {
   continueOnError: boolean;
   /** URNs `up` replaces: the installs of sites moved to another host of this cell. */
   replace?: string[];
+  /** The cell's planned VMs, whose domains a failed start may have left (stacks/state/pending.ts). */
+  domains?: PlannedDomains;
 }
 
 export type WorkerMessage =
@@ -52,7 +54,8 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
   if (job.operation !== "preview") {
     // What a killed run left behind is resolved before anything else
     // changes the stack (a preview only reads it).
-    const notes = await resolveStackPending(job.stackName, { path: cli.command, env: job.envVars, cwd: job.workDir });
+    const domains = job.operation === "up" ? job.domains : undefined;
+    const notes = await resolveStackPending(job.stackName, job.envVars, { domains });
     for (const message of notes) send({ type: "note", message });
   }
   const onEvent = (e: EngineEvent) => {

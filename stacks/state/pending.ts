@@ -22,8 +22,19 @@
  *   idempotent, and nothing used a password whose create never returned.
  * (The engine's own `refresh --import-pending-creates` would adopt such
  * objects instead, but in this CLI it drops them from the state.)
+ *
+ * One more leftover needs no kill: the libvirt provider (0.7.6) defines a
+ * domain, then starts it, and when the start fails (no memory, a missing
+ * disk or bridge) it returns the error without recording the domain. The
+ * engine writes nothing, the domain stays defined, and every later create
+ * of that name fails ("domain ... already exists"). Before an `up`, a
+ * planned VM's domain that the hypervisor has and the state has not is
+ * therefore undefined when it is shut off (its disks are volumes of their
+ * own, kept and adopted by the state as before); a running one stops the
+ * run, since something started it after the failed create.
  */
 import { execFile } from "node:child_process";
+import { runPulumi } from "./backup";
 
 export interface PendingOperation {
   /** creating, updating, deleting, reading, importing */
@@ -71,8 +82,17 @@ export type LibvirtKind = "pool" | "domain" | "volume";
 
 /** What the driver needs of a hypervisor: whether a named object exists, how full it is, and removing it. */
 export interface LibvirtObjects {
-  /** Undefined when there is no such object; for a volume its allocation, for a pool its volume count. */
-  describe(uri: string, kind: LibvirtKind, name: string, pool?: string): Promise<{ allocationBytes?: number; volumes?: number } | undefined>;
+  /**
+   * Undefined when there is no such object; for a volume its allocation, for
+   * a pool its volume count, for a domain its state as `virsh domstate`
+   * words it ("running", "shut off", ...).
+   */
+  describe(
+    uri: string,
+    kind: LibvirtKind,
+    name: string,
+    pool?: string,
+  ): Promise<{ allocationBytes?: number; volumes?: number; domainState?: string } | undefined>;
   remove(uri: string, kind: LibvirtKind, name: string, pool?: string): Promise<void>;
 }
 
@@ -159,16 +179,69 @@ export async function resolvePending(ops: readonly PendingOperation[], libvirt: 
   return result;
 }
 
-/** The refresh that drops the pending creates, reading nothing but the stack's root resource. */
+/**
+ * The refresh that drops the pending creates, reading nothing but the
+ * stack's root resource (runPulumi adds --non-interactive and --color never).
+ */
 export function refreshArgs(stack: string, stackUrn: string | undefined): string[] {
-  const args = ["refresh", "--stack", stack, "--yes", "--skip-preview", "--non-interactive", "--color", "never", "--clear-pending-creates"];
+  const args = ["refresh", "--stack", stack, "--yes", "--skip-preview", "--clear-pending-creates"];
   if (stackUrn) args.push("--target", stackUrn);
   return args;
 }
 
-function run(file: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The VMs a cell plans on one hypervisor: their domains are named after them. */
+export interface PlannedDomains {
+  uri: string;
+  names: readonly string[];
+}
+
+/** States in which a domain runs no guest; anything else may be a VM in use. */
+const STOPPED = /^(shut off|crashed)$/;
+
+/**
+ * Planned domains the hypervisor has and the state has not (`inState` are
+ * the names of the state's domains). A shut-off one is what a failed start
+ * left and is undefined; a running one stops the run before anything is
+ * removed, with the commands that resolve it.
+ */
+export async function resolveStrayDomains(planned: PlannedDomains, inState: ReadonlySet<string>, libvirt: LibvirtObjects): Promise<string[]> {
+  const messages: string[] = [];
+  const stray: string[] = [];
+  const running: Array<{ name: string; state: string }> = [];
+  for (const name of planned.names) {
+    if (inState.has(name)) continue;
+    const found = await libvirt.describe(planned.uri, "domain", name);
+    if (found === undefined) continue;
+    if (STOPPED.test(found.domainState ?? "")) stray.push(name);
+    else running.push({ name, state: found.domainState ?? "in an unknown state" });
+  }
+  if (running.length > 0) {
+    const uri = shellWord(planned.uri);
+    throw new PendingOperationError(
+      `domains on ${planned.uri} that the state does not hold are not shut off (nothing was changed):\n` +
+        running.map((d) => `  domain ${d.name} is ${d.state}\n`).join("") +
+        "the create of a planned VM of the same name would fail. Check the VM on its console; unless it is in use, stop and undefine it\n" +
+        "(its volumes stay and are taken up again by the next run):\n" +
+        running.map((d) => `  virsh -c ${uri} destroy ${d.name} && virsh -c ${uri} undefine ${d.name}\n`).join("") +
+        "then run `fleet up` again",
+    );
+  }
+  for (const name of stray) {
+    await libvirt.remove(planned.uri, "domain", name);
+    messages.push(`domain ${name} on ${planned.uri}: defined but not in the state and shut off (a start that failed); undefined, its volumes kept, made again by this run`);
+  }
+  return messages;
+}
+
+/** A value as one word for a POSIX shell, quoted only when it has to be. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Runs virsh; the CLI runs through runPulumi. */
+function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { env, cwd, maxBuffer: 1 << 30 }, (error, stdout, stderr) =>
+    const child = execFile(file, args, { maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
     );
     child.stdin?.end();
@@ -187,7 +260,10 @@ async function virsh(uri: string, args: string[]): Promise<string | undefined> {
 /** Libvirt objects as virsh (Debian's libvirt-clients) sees them, over the provider's own URI. */
 export const VIRSH: LibvirtObjects = {
   async describe(uri, kind, name, pool) {
-    if (kind === "domain") return (await virsh(uri, ["domuuid", name])) === undefined ? undefined : {};
+    if (kind === "domain") {
+      const state = await virsh(uri, ["domstate", name]);
+      return state === undefined ? undefined : { domainState: state.trim() };
+    }
     if (kind === "pool") {
       if ((await virsh(uri, ["pool-uuid", name])) === undefined) return undefined;
       const list = (await virsh(uri, ["vol-list", "--pool", name])) ?? "";
@@ -212,35 +288,45 @@ export const VIRSH: LibvirtObjects = {
   },
 };
 
-export interface CellCli {
-  /** The pulumi binary, its environment and working directory. */
-  path: string;
-  env: Record<string, string>;
-  cwd: string;
-}
-
 /**
  * Resolves the pending operations of one cell stack before an operation that
- * changes it. Returns the lines to show the operator (none when the state is
- * clean).
+ * changes it, and before an `up` the domains of planned VMs that a failed
+ * start left (`domains`). `envVars` are the backend's. Returns the lines to
+ * show the operator (none when the state is clean).
  */
-export async function resolveStackPending(stack: string, cli: CellCli, libvirt: LibvirtObjects = VIRSH): Promise<string[]> {
-  const env = { ...process.env, ...cli.env };
-  const exported = await run(cli.path, ["stack", "export", "--stack", stack], env);
+export async function resolveStackPending(
+  stack: string,
+  envVars: Record<string, string>,
+  opts: { domains?: PlannedDomains; libvirt?: LibvirtObjects } = {},
+): Promise<string[]> {
+  const libvirt = opts.libvirt ?? VIRSH;
+  const exported = await runPulumi(["stack", "export", "--stack", stack], envVars);
   if (exported.code !== 0) throw new PendingOperationError(`pulumi stack export --stack ${stack}: ${exported.stderr.trim()}`);
   const document = JSON.parse(exported.stdout) as { deployment?: { resources?: ExportedResource[] } };
+  const resources = document.deployment?.resources ?? [];
   const ops = pendingOperations(document);
-  if (ops.length === 0) return [];
-  const resolution = await resolvePending(ops, libvirt);
-  if (resolution.clearCreates) {
-    const root = document.deployment?.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.urn;
-    const refreshed = await run(cli.path, refreshArgs(stack, root), env, cli.cwd);
-    if (refreshed.code !== 0) {
-      throw new PendingOperationError(`resolving the interrupted operations of ${stack} failed: ${lastError(refreshed.stdout + refreshed.stderr)}`);
+  const notes: string[] = [];
+  if (ops.length > 0) {
+    const resolution = await resolvePending(ops, libvirt);
+    if (resolution.clearCreates) {
+      const root = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn;
+      const refreshed = await runPulumi(refreshArgs(stack, root), envVars);
+      if (refreshed.code !== 0) {
+        throw new PendingOperationError(`resolving the interrupted operations of ${stack} failed: ${lastError(refreshed.stdout + refreshed.stderr)}`);
+      }
     }
+    notes.push(`stack ${stack}: an earlier run was interrupted; ${ops.length} pending operation(s):`, ...resolution.messages.map((m) => `  ${m}`));
   }
-  return [`stack ${stack}: an earlier run was interrupted; ${ops.length} pending operation(s):`, ...resolution.messages.map((m) => `  ${m}`)];
+  if (opts.domains) {
+    // A pending create's domain was removed above; it is not in the resources either way.
+    const inState = new Set(resources.filter((r) => r.type === DOMAIN_TYPE).map((r) => String(r.inputs?.name ?? "")));
+    const strays = await resolveStrayDomains(opts.domains, inState, libvirt);
+    notes.push(...strays.map((m) => `stack ${stack}: ${m}`));
+  }
+  return notes;
 }
+
+const DOMAIN_TYPE = "libvirt:index/domain:Domain";
 
 function lastError(text: string): string {
   const lines = text.split("\n").filter((l) => /error/i.test(l));
