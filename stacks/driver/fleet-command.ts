@@ -16,6 +16,7 @@ import { readCellOutputs, readStackInstallHosts, readStackOutputs } from "./depl
 import { checkMoves, deployedSites, detectMoves, isCrossCell, moveLine, moveRefusal, parseAllowMove, plannedSites, replaceTargets, type Move } from "./moves";
 import { checkBackendUrl } from "../state/backend";
 import { lockEnvCells } from "../state/run-lock";
+import { nameSchoolAndHost } from "./failure-line";
 
 export const DRIVER_FLAGS = { ...INPUT_FLAGS, env: "string", cells: "string", parallel: "string", "secrets-dir": "string" } as const;
 
@@ -233,7 +234,7 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
       }
 
       // A lock left by a crash is taken over by the next run on this host (its pid is gone).
-      const results = await run(operation, replace).finally(release);
+      const results = (await run(operation, replace).finally(release)).map((r) => (r.error ? { ...r, error: nameSchoolAndHost(r.error, plan) } : r));
       for (const note of results.flatMap((r) => r.notes ?? [])) io.stderr(`fleet ${operation}: note: ${note}\n`);
       io.stdout(`${formatSummary(results)}\n`);
       if (operation === "up") for (const warning of unfinishedMoves(env, moves, replace, results)) io.stderr(`fleet up: warning: ${warning}\n`);
