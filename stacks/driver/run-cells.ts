@@ -8,6 +8,8 @@ import { environmentConfig } from "./env-config";
 import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
 import { plannedSteps, type PlannedStep, type StepEvent } from "./steps";
 import type { PlannedDomains } from "../state/pending";
+import { startSshAgent } from "../ssh/agent";
+import type { SecretKey } from "../../infra/config";
 
 export type { Operation, ProgramRef } from "./cell-worker";
 
@@ -66,6 +68,12 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
     opts.secretsDir,
   );
 
+  // Remote commands authenticate through this run's agent: the fleet's key
+  // is no resource input, so no state holds it. A preview runs no command.
+  const sshKey = envConfig[`moodle-fleet:${"sshPrivateKey" satisfies SecretKey}`]?.value;
+  const agent = opts.operation !== "preview" && sshKey ? await startSshAgent(sshKey) : undefined;
+  const cellEnvVars = agent ? { ...envVars, SSH_AUTH_SOCK: agent.socket } : envVars;
+
   const progress: CellProgress[] = opts.cells.map((cell) => ({
     cell,
     state: "waiting",
@@ -88,7 +96,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
         operation: opts.operation,
         program: opts.program,
         envConfig,
-        envVars,
+        envVars: cellEnvVars,
         workDir: repoRoot,
         continueOnError: opts.continueOnError ?? true,
         replace: opts.operation === "up" ? [...(opts.replace?.[cell] ?? [])] : [],
@@ -101,6 +109,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
     });
   } finally {
     view.stop();
+    await agent?.stop();
   }
 }
 
