@@ -127,12 +127,17 @@ EOF
 }
 
 # libvirtd and virtlogd from Debian's packages, in their own mount namespace
-# so their state never mixes with a system libvirtd (or the lab's).
+# so their state never mixes with a system libvirtd (or the lab's). That
+# includes /etc/libvirt, where libvirtd keeps the persistent domains and
+# pools: shared, this libvirtd would load the lab's, and `down` would delete
+# the lab's volumes. It gets a copy of the configuration files alone.
 libvirt_up() {
   local d=$BENCH_DIR/libvirt
-  mkdir -p "$d/run" "$d/lib" "$d/log" "$d/cache" "$BENCH_DIR/pools"
+  mkdir -p "$d/run" "$d/lib" "$d/log" "$d/cache" "$d/etc" "$BENCH_DIR/pools"
   pid_alive "$d/run/libvirtd.pid" && return 0
+  [[ -f $d/etc/libvirtd.conf ]] || find /etc/libvirt -maxdepth 1 -type f -exec cp -p {} "$d/etc/" \;
   in_ns unshare --mount --propagation private bash -c "
+    mount --bind '$d/etc' /etc/libvirt
     mount --bind '$d/run' /run/libvirt 2>/dev/null || { mkdir -p /run/libvirt && mount --bind '$d/run' /run/libvirt; }
     mkdir -p '$d/lib/qemu' '$d/lib/images' && mount --bind '$d/lib' /var/lib/libvirt
     mount --bind '$d/log' /var/log/libvirt 2>/dev/null || { mkdir -p /var/log/libvirt && mount --bind '$d/log' /var/log/libvirt; }
