@@ -11,6 +11,9 @@
 #   lab/image/build.sh              build if needed, print where things are
 #   lab/image/build.sh --print-env  build if needed, print KEY=value lines only
 #   lab/image/build.sh --hash       print the recipe hash only
+#   lab/image/build.sh --standin-digests
+#                                   print the two stand-in tarballs' SHA-256
+#                                   (as the image will carry them; no build)
 #   lab/image/build.sh --prune      remove cached images other than the current one
 #
 # Needs root (mmdebstrap's root mode, chroot) and Debian's package mirror.
@@ -31,7 +34,7 @@ KERNEL_CMDLINE='root=/dev/vda console=ttyS0 net.ifnames=0'
 image_recipe_hash() {
   (
     cd "$LAB_DIR"
-    { printf '%s\n' image/build.sh image/packages.txt; find moodle-standin -type f; } |
+    { printf '%s\n' image/build.sh image/packages.txt; find moodle-standin image/standin-second -type f; } |
       LC_ALL=C sort | xargs -d '\n' sha256sum
   ) | sha256sum | cut -c1-16
 }
@@ -103,16 +106,44 @@ EOF
   chroot "$root" a2enmod -q proxy_fcgi setenvif >/dev/null
   chroot "$root" a2enconf -q "${fpmconf%.conf}" >/dev/null
 
-  # The Moodle stand-in (a test double) as a release tarball with a top-level
-  # moodle/ folder, packed reproducibly, and its checksum.
-  mkdir -p "$stage/moodle" "$root/opt/moodle-standin"
-  cp -R "$LAB_DIR/moodle-standin/." "$stage/moodle/"
-  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-    --mode='u+rwX,go+rX,go-w' -C "$stage" -cf - moodle | gzip -9n >"$root/opt/moodle-standin/moodle-standin.tgz"
-  (cd "$root/opt/moodle-standin" && sha256sum moodle-standin.tgz >SHA256)
-  chmod 0644 "$root/opt/moodle-standin/moodle-standin.tgz" "$root/opt/moodle-standin/SHA256"
+  # The Moodle stand-in (a test double) as two release tarballs with a
+  # top-level moodle/ folder, packed reproducibly, and their checksums: the
+  # lab's release, and a second one (a later version.php) that the lab
+  # upgrades its sites to.
+  mkdir -p "$root/opt/moodle-standin"
+  standin_pack "$LAB_DIR/moodle-standin" "" "$stage/first" "$root/opt/moodle-standin/moodle-standin.tgz"
+  standin_pack "$LAB_DIR/moodle-standin" "$LAB_DIR/image/standin-second/version.php" "$stage/second" \
+    "$root/opt/moodle-standin/moodle-standin-2.tgz"
+  (cd "$root/opt/moodle-standin" && sha256sum moodle-standin.tgz moodle-standin-2.tgz >SHA256)
+  chmod 0644 "$root/opt/moodle-standin/moodle-standin.tgz" "$root/opt/moodle-standin/moodle-standin-2.tgz" \
+    "$root/opt/moodle-standin/SHA256"
 
   rm -rf "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/tmp/*
+}
+
+# standin_pack SOURCE VERSION_PHP STAGE OUT: SOURCE as a release tarball OUT
+# (top folder moodle/), its version.php replaced by VERSION_PHP when given.
+# Reproducible: the same files give the same bytes (Pulumi.lab.yaml pins
+# the digest).
+standin_pack() {
+  local src=$1 version=$2 stage=$3 out=$4
+  mkdir -p "$stage/moodle"
+  cp -R "$src/." "$stage/moodle/"
+  if [[ -n $version ]]; then cp "$version" "$stage/moodle/version.php"; fi
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+    --mode='u+rwX,go+rX,go-w' -C "$stage" -cf - moodle | gzip -9n >"$out"
+}
+
+# The digests of the stand-in tarballs as image_customize packs them.
+standin_digests() {
+  local tmp
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" RETURN
+  standin_pack "$LAB_DIR/moodle-standin" "" "$tmp/first" "$tmp/moodle-standin.tgz"
+  standin_pack "$LAB_DIR/moodle-standin" "$LAB_DIR/image/standin-second/version.php" "$tmp/second" "$tmp/moodle-standin-2.tgz"
+  printf 'LAB_STANDIN_SHA256=%s\n' "$(sha256sum "$tmp/moodle-standin.tgz" | cut -d' ' -f1)"
+  printf 'LAB_STANDIN2_SHA256=%s\n' "$(sha256sum "$tmp/moodle-standin-2.tgz" | cut -d' ' -f1)"
 }
 
 image_build() {
@@ -166,7 +197,9 @@ LAB_INITRD=$final/initrd.img
 LAB_KERNEL_CMDLINE='$KERNEL_CMDLINE'
 LAB_KERNEL_VERSION=$(basename "$kernel" | sed 's/^vmlinuz-//')
 LAB_STANDIN_TARBALL=file:///opt/moodle-standin/moodle-standin.tgz
-LAB_STANDIN_SHA256=$(cut -d' ' -f1 "$root/opt/moodle-standin/SHA256")
+LAB_STANDIN_SHA256=$(sed -n 's/  moodle-standin\.tgz$//p' "$root/opt/moodle-standin/SHA256")
+LAB_STANDIN2_TARBALL=file:///opt/moodle-standin/moodle-standin-2.tgz
+LAB_STANDIN2_SHA256=$(sed -n 's/  moodle-standin-2\.tgz$//p' "$root/opt/moodle-standin/SHA256")
 LAB_IMAGE_BUILD_SECONDS=$((t3 - t0))
 LAB_IMAGE_BUILT_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 EOF
@@ -194,8 +227,9 @@ main() {
     '') ;;
     --print-env) mode=env ;;
     --hash) image_recipe_hash; return 0 ;;
+    --standin-digests) standin_digests; return 0 ;;
     --prune) mode=prune ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
     *) lab_die "unknown option $1 (see --help)" ;;
   esac
   lab_require_root

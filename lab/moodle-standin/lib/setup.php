@@ -8,6 +8,10 @@
 
 global $CFG;
 
+// As Moodle's setup: nothing runs on a PHP below the release's minimum.
+require_once(__DIR__ . '/phpminimumversionlib.php');
+moodle_require_minimum_php_version();
+
 if (!defined('MOODLE_INTERNAL')) {
     define('MOODLE_INTERNAL', true);
 }

@@ -263,6 +263,136 @@ describe.skipIf(!hasPhp)("Moodle stand-in (test double)", () => {
     });
   });
 
+  describe("admin/cli/upgrade.php, as Moodle's", () => {
+    const second = path.join(repo, "lab/image/standin-second/version.php");
+    // One run of the upgrade over a settings store in memory (the database
+    // part of the stand-in is only PDO around it): the release's version.php
+    // as the code, `settings` as the site's recorded config; prints
+    // [exit, stdout, stderr, settings after].
+    const upgrade = (versionPhp: string, settings: Record<string, string> | null, options: Record<string, boolean> = { "non-interactive": true }) => {
+      const r = spawnSync("php", ["-n", "-r", `
+define('MOODLE_INTERNAL', true);
+define('MATURITY_ALPHA', 50); define('MATURITY_BETA', 100); define('MATURITY_RC', 150); define('MATURITY_STABLE', 200);
+require ${JSON.stringify(path.join(standin, "lib/upgradelib.php"))};
+class memory_store implements standin_config_store {
+    public function __construct(public ?array $values) {}
+    public function get(string $name): ?string { return $this->values === null ? null : ($this->values[$name] ?? null); }
+    public function set(string $name, string $value): void { $this->values[$name] = $value; }
+}
+$input = json_decode(stream_get_contents(STDIN), true);
+$version = $release = $branch = $maturity = null;
+include $input['code'];
+$store = new memory_store($input['settings']);
+$checked = false;
+[$code, $out, $err] = standin_upgrade($store, compact('version', 'release', 'branch', 'maturity'), $input['options'],
+    function () use (&$checked) { $checked = true; });
+echo json_encode([$code, $out, $err, $store->values === null ? null : (object)$store->values, $checked]);`],
+      { input: JSON.stringify({ code: versionPhp, settings, options }), encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as [number, string, string, Record<string, string> | null, boolean];
+    };
+    const first = { version: "2024100700.00", release: "4.5 (stand-in test double)", branch: "405", rolesactive: "1" };
+
+    it("upgrades a site of the first release to the second: exit 0, the new version and release recorded", () => {
+      const [code, out, err, after, checked] = upgrade(second, first);
+      expect([code, err]).toEqual([0, ""]);
+      expect(out).toBe("Command line upgrade from 4.5 (stand-in test double) (2024100700.00) to 4.5.1 (stand-in test double) (2024100701.00) completed successfully.\n");
+      expect(after).toEqual({ ...first, version: "2024100701.00", release: "4.5.1 (stand-in test double)" });
+      expect(checked).toBe(true); // the environment was checked first
+    });
+
+    it("refuses a downgrade with Moodle's message and exit 1, changing nothing", () => {
+      const upgraded = { ...first, version: "2024100701.00", release: "4.5.1 (stand-in test double)" };
+      const [code, out, err, after, checked] = upgrade(path.join(standin, "version.php"), upgraded);
+      expect([code, out]).toEqual([1, ""]);
+      expect(err).toBe("Error: The code you are using is older than the version recorded in the database.\n");
+      expect(after).toEqual(upgraded);
+      expect(checked).toBe(false);
+    });
+
+    it("refuses a site that is not installed (no version recorded, or no config table at all)", () => {
+      for (const settings of [null, {}, { rolesactive: "1" }] as Array<Record<string, string> | null>) {
+        const [code, , err, after] = upgrade(second, settings);
+        expect(code).toBe(1);
+        expect(err).toBe("Config table does not contain version, can not continue, sorry.\n");
+        expect(after).toEqual(settings);
+      }
+    });
+
+    it("exits 63 when there is nothing to upgrade, and asks in interactive mode", () => {
+      const [code, , err] = upgrade(path.join(standin, "version.php"), first);
+      expect(code).toBe(63);
+      expect(err).toBe("No upgrade needed for the installed version 4.5 (stand-in test double) (2024100700.00). Thanks for coming anyway!\n");
+      const [asked, , , after] = upgrade(second, first, {});
+      expect(asked).toBe(1); // no "y" on standard input
+      expect(after).toEqual(first);
+    });
+
+    it("is the lab's second release: the same code, a later version", () => {
+      const versions = [path.join(standin, "version.php"), second].map((f) =>
+        /^\$version\s*=\s*([0-9.]+);/m.exec(fs.readFileSync(f, "utf8"))![1]);
+      expect(Number(versions[1])).toBeGreaterThan(Number(versions[0]));
+    });
+
+    it("runs from the command line with Moodle's options only", () => {
+      const help = spawnSync("php", [path.join(standin, "admin/cli/upgrade.php"), "--help"], { encoding: "utf8" });
+      expect(help.stderr).toMatch(/config\.php does not exist/); // like Moodle, config.php first
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "standin-up-"));
+      try {
+        const release = path.join(tmp, "release");
+        fs.cpSync(standin, release, { recursive: true });
+        fs.mkdirSync(path.join(tmp, "data"));
+        fs.writeFileSync(path.join(release, "config.php"), ["<?php", "unset($CFG);", "global $CFG;", "$CFG = new stdClass();",
+          ...Object.entries({ dbtype: "mariadb", dbhost: "127.0.0.1", dbname: "m", dbuser: "m", dbpass: "x", prefix: "mdl_",
+            wwwroot: "http://a.example", dataroot: path.join(tmp, "data"), localrequestdir: path.join(tmp, "req") })
+            .map(([k, v]) => `$CFG->${k} = ${JSON.stringify(v)};`), "require_once(__DIR__ . '/lib/setup.php');", ""].join("\n"));
+        const cli = (...args: string[]) => spawnSync("php", [path.join(release, "admin/cli/upgrade.php"), ...args], { encoding: "utf8" });
+        const h = cli("--help");
+        expect(h.status).toBe(0);
+        expect(h.stdout).toContain("--non-interactive");
+        const unknown = cli("--non-interactive", "--force");
+        expect(unknown.status).toBe(1);
+        expect(unknown.stderr).toMatch(/Unrecognised options: --force/);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("PHP minimum, as Moodle's lib/phpminimumversionlib.php", () => {
+    it("states Moodle 4.5's minimum in the line the fleet's tools read", () => {
+      expect(fs.readFileSync(path.join(standin, "lib/phpminimumversionlib.php"), "utf8")).toMatch(/^\s*\$minimumversion = '8\.1\.0';$/m);
+    });
+
+    it("stops every script on a PHP below the minimum, with Moodle's message", () => {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "standin-php-"));
+      try {
+        const release = path.join(tmp, "release");
+        fs.cpSync(standin, release, { recursive: true });
+        const lib = path.join(release, "lib/phpminimumversionlib.php");
+        fs.writeFileSync(lib, fs.readFileSync(lib, "utf8").replace("$minimumversion = '8.1.0';", "$minimumversion = '99.0.0';"));
+        fs.writeFileSync(path.join(release, "config.php"), "<?php\nunset($CFG);\nglobal $CFG;\n$CFG = new stdClass();\nrequire_once(__DIR__ . '/lib/setup.php');\n");
+        for (const script of ["install_database.php", "upgrade.php", "cron.php"]) {
+          const r = spawnSync("php", [path.join(release, "admin/cli", script)], { encoding: "utf8" });
+          expect(r.status, script).toBe(1);
+          expect(r.stderr).toMatch(/^Moodle 4\.5 or later requires at least PHP 99\.0\.0 \(currently using version 8\./);
+        }
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  });
+
+  it("is pinned in Pulumi.lab.yaml by the digest of the tarball the image carries; the second release is another tarball", () => {
+    const digests = execFileSync("bash", [path.join(repo, "lab/image/build.sh"), "--standin-digests"], { encoding: "utf8" });
+    const first = /^LAB_STANDIN_SHA256=([0-9a-f]{64})$/m.exec(digests)![1];
+    const secondSum = /^LAB_STANDIN2_SHA256=([0-9a-f]{64})$/m.exec(digests)![1];
+    expect(secondSum).not.toBe(first);
+    const lab = fs.readFileSync(path.join(repo, "Pulumi.lab.yaml"), "utf8");
+    expect(lab).toContain("url: file:///opt/moodle-standin/moodle-standin.tgz\n");
+    expect(lab).toContain(`sha256: ${first}\n`);
+  });
+
   describe("environment check (pure: facts in, Moodle's complaints out)", () => {
     const run = (facts: Record<string, unknown>) => {
       const r = spawnSync("php", ["-n", "-r",
