@@ -57,8 +57,8 @@ export function hostConnection(args: HostConnectionArgs): command.types.input.re
     privateKey: secrets.sshPrivateKey,
     // A known undefined leaves the key out of the connection altogether.
     hostKey: hostKey as pulumi.Output<string>,
-    // A fresh VM under software emulation needs a minute or two before sshd answers.
-    dialErrorLimit: 60,
-    perDialTimeout: 10,
+    // ssh.dialErrorLimit in the config says why the default is patient.
+    dialErrorLimit: settings.ssh.dialErrorLimit,
+    perDialTimeout: settings.ssh.perDialTimeout,
   };
 }

@@ -197,6 +197,18 @@ export const fleetConfigSchema = z
        * wins over the generated one. A key naming no VM is an error.
        */
       pinnedHostKeys: z.record(z.string(), sshPublicKey).optional(),
+      /**
+       * Failed SSH connection attempts a remote command makes before it
+       * fails; default 60. A VM just created under software emulation (TCG,
+       * no KVM) takes a minute or two before its sshd answers, and its
+       * bootstrap is the first command to knock. The price is paid when a
+       * host is down: each of its commands then fails only after about
+       * dialErrorLimit × (perDialTimeout + up to 5 s between attempts),
+       * some 15 minutes with the defaults when its packets are dropped.
+       */
+      dialErrorLimit: z.number().int().min(1).max(1000).default(60),
+      /** Seconds one SSH connection attempt may take; default 10. */
+      perDialTimeout: z.number().int().min(1).max(600).default(10),
     }),
     /** Concurrent Moodle installs per VM: bounds load on the VM, git server and DNS. */
     installsPerHost: z.number().int().min(1).max(50).default(4),

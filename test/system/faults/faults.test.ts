@@ -2,14 +2,15 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { repoRoot, toolchainDir } from "../../../stacks/toolchain";
+import { repoRoot, toolchainDir, toolchainEnv } from "../../../stacks/toolchain";
 import { labSkipped } from "../../support/lab-services";
 import { generateFleet, type GeneratedFleet } from "../../../bench/generated-fleet";
+import { stringify } from "yaml";
 
 // Faults an operator meets, against the real engine and plugins, real SSH and
 // a real BIND: `fleet up` killed (SIGKILL, the driver and all its processes)
-// while VMs or installs are being created, and the DNS server down during an
-// `up`. The VMs' side is the benchmark's cheap stand-in (its own namespace,
+// while VMs or installs are being created, the DNS server down during an
+// `up`, a VM whose start fails, and a host that SSH cannot reach. The VMs' side is the benchmark's cheap stand-in (its own namespace,
 // libvirtd, sshd that runs nothing, BIND): what is checked is the state, the
 // hypervisor's objects and the DNS records, after each fault and after the
 // next `up`.
@@ -23,7 +24,16 @@ const STACK_FILE = path.join(repoRoot, `Pulumi.${ENV}.yaml`);
 const STATE = path.join(DIR, "state");
 const CHECKPOINT = path.join(STATE, ".pulumi/stacks/moodle-fleet", `${STACK}.json`);
 const URI = `qemu+unix:///system?socket=${DIR}/libvirt/run/libvirt-sock`;
+/** The first three faults run on 10 schools on two hosts; the later ones add hosts 3 and 4. */
 const SCHOOLS = 10;
+const ALL_SCHOOLS = 20;
+/**
+ * A host that does not answer costs each of its commands (limit + 1) ×
+ * (timeout + a backoff under 1 s at these counts): about 16 s here instead of
+ * about 15 minutes with the defaults. The stand-in sshd answers at once, so
+ * no other fault needs the patience.
+ */
+const SSH_DIAL = { dialErrorLimit: 2, perDialTimeout: 5 };
 
 const servicesEnv = { ...process.env, BENCH_NS: NS, BENCH_DIR: DIR };
 const backend = { PULUMI_BACKEND_URL: `file://${STATE}`, PULUMI_CONFIG_PASSPHRASE_FILE: path.join(DIR, "passphrase") };
@@ -35,6 +45,11 @@ function services(action: "up" | "down"): void {
 interface Run {
   code: number | null;
   out: string;
+}
+
+/** `ip netns exec` of a command in the namespace. */
+function inNs(...args: string[]): void {
+  execFileSync("ip", ["netns", "exec", NS, ...args], { stdio: ["ignore", "inherit", "inherit"] });
 }
 
 /** `fleet ARGS` inside the namespace, where the host addresses and the DNS server are. */
@@ -103,6 +118,18 @@ async function upKilledWhen(when: RegExp): Promise<string[]> {
   throw new Error(`fleet up ended before a pending create matched ${when}`);
 }
 
+/** The project's own `pulumi ARGS` on the cell stack, inside the namespace, as an operator would run it by hand. */
+function plainPulumi(...args: string[]): Promise<Run> {
+  const env = Object.entries({ ...toolchainEnv(), ...backend }).map(([k, v]) => `${k}=${v}`);
+  const cli = path.join(toolchainDir, "bin/pulumi");
+  return new Promise((resolve) => {
+    const child = execFile("ip", ["netns", "exec", NS, "env", ...env, cli, ...args, "--non-interactive", "--color", "never"], { cwd: repoRoot, maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, out: stdout + stderr }),
+    );
+    child.stdin?.end();
+  });
+}
+
 function virsh(...args: string[]): string[] {
   return execFileSync("virsh", ["--quiet", "-c", URI, ...args], { encoding: "utf8" })
     .split("\n")
@@ -156,39 +183,58 @@ function changes(out: string): Record<string, number> {
   return { create, update, replace, delete: del, same };
 }
 
-describe.skipIf(labSkipped)("faults: a killed up and a DNS server down", () => {
+describe.skipIf(labSkipped)("faults: a killed up, a DNS server down, a VM that does not start, a host SSH cannot reach", () => {
   let fullSchools = "";
   let fullLedger = "";
+  /** The ledger's school ids and hosts, in its order (the first SCHOOLS are the first three faults'). */
+  let rows: Array<{ id: string; host: string }> = [];
 
   beforeAll(() => {
     if (process.getuid?.() !== 0) throw new Error("the fault tests need root (network namespace, libvirtd); set LAB=skip to skip knowingly");
     services("down");
     fs.rmSync(DIR, { recursive: true, force: true });
     services("up");
-    fleetFiles = generateFleet(path.join(DIR, "fleet"), SCHOOLS, {
+    fleetFiles = generateFleet(path.join(DIR, "fleet"), ALL_SCHOOLS, {
       uri: URI,
       poolPath: path.join(DIR, "pools", ENV),
       baseImageSource: path.join(DIR, "base.qcow2"),
       tier: { vcpu: 1, memoryMiB: 64, diskGiBPerSite: 1, rootDiskGiB: 1 },
-      // Two hosts of 5, both placed from the start (6 schools).
+      // Hosts of 5, two placed from the start (6 schools), four at the end.
       sitesPerHost: 5,
       hostKey: fs.readFileSync(path.join(DIR, "sshd/host_ed25519.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "),
     });
-    fs.copyFileSync(fleetFiles.stackFile, STACK_FILE);
     fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
     fs.writeFileSync(backend.PULUMI_CONFIG_PASSPHRASE_FILE, "faults-test-passphrase\n", { mode: 0o600 });
     // Each fault adds schools to a running fleet, as an operator's next `up`
     // does: 6 of the 10 first, then 2 more, then the last 2.
     fullSchools = fs.readFileSync(fleetFiles.schoolsFile, "utf8");
     fullLedger = fs.readFileSync(fleetFiles.ledgerFile, "utf8");
+    rows = fullLedger.trimEnd().split("\n").slice(1).map((l) => ({ id: l.split(",")[0], host: l.split(",")[1] }));
+    // The planner fills hosts in order: what each fault adds lands where it says.
+    expect(rows.map((r) => r.host)).toEqual([1, 2, 3, 4].flatMap((n) => Array(5).fill(`${CELL}-vm0${n}`)));
     useFirst(6);
   });
 
-  /** The school list and ledger with their first n schools. */
+  /**
+   * The school list and ledger with their first n schools, and the stack
+   * config pinning the stand-in sshd's key for the hosts they place (a pin
+   * for a host not placed is an error).
+   */
   const useFirst = (n: number) => {
     const first = (text: string) => text.trimEnd().split("\n").slice(0, n + 1).join("\n") + "\n";
     fs.writeFileSync(fleetFiles.schoolsFile, first(fullSchools));
     fs.writeFileSync(fleetFiles.ledgerFile, first(fullLedger));
+    const ssh = fleetFiles.config["moodle-fleet:ssh"] as { pinnedHostKeys: Record<string, string> };
+    const placed = new Set(rows.slice(0, n).map((r) => r.host));
+    const pinnedHostKeys = Object.fromEntries(Object.entries(ssh.pinnedHostKeys).filter(([host]) => placed.has(host)));
+    const config = { ...fleetFiles.config, "moodle-fleet:ssh": { ...ssh, ...SSH_DIAL, pinnedHostKeys } };
+    fs.writeFileSync(STACK_FILE, stringify({ config }));
+  };
+
+  /** A planned host's address: the hypervisor's first address is vm01's (infra/plan/fleet-plan.ts). */
+  const addressOf = (host: string) => {
+    const first = (fleetFiles.config["moodle-fleet:hypervisors"] as Array<{ addresses: { first: string } }>)[0].addresses.first.split(".").map(Number);
+    return [...first.slice(0, 3), first[3] + Number(host.replace(/^.*-vm/, "")) - 1].join(".");
   };
 
   afterAll(() => {
@@ -224,7 +270,7 @@ describe.skipIf(labSkipped)("faults: a killed up and a DNS server down", () => {
 
   it("DNS server down: the records fail naming the school, the rest of the cell completes, the next up converges", async () => {
     useFirst(SCHOOLS);
-    const added = fullLedger.trimEnd().split("\n").slice(-2).map((l) => l.split(",")[0]);
+    const added = rows.slice(SCHOOLS - 2, SCHOOLS).map((r) => r.id);
     const pid = Number(fs.readFileSync(path.join(DIR, "run/named.pid"), "utf8"));
     process.kill(pid, "SIGTERM");
     for (let i = 0; i < 50 && spawnSync("kill", ["-0", String(pid)]).status === 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -244,5 +290,68 @@ describe.skipIf(labSkipped)("faults: a killed up and a DNS server down", () => {
     expect(healed.code, healed.out).toBe(0);
     expect(changes(healed.out)).toMatchObject({ create: 2, delete: 0, replace: 0 });
     expectConverged();
+  });
+
+  it("a VM whose start failed is left defined outside the state: the next up undefines it and converges (without that, its create fails)", async () => {
+    useFirst(12);
+    const vm = `${CELL}-vm03`;
+    expect(rows.slice(10, 12).map((r) => r.host)).toEqual([vm, vm]);
+    // A start that fails for real: the domain's NIC attaches to br0, which
+    // the define does not check and the start does.
+    inNs("ip", "link", "del", "br0");
+    let failed: Run;
+    try {
+      failed = await fleet("up", "--env", ENV);
+    } finally {
+      services("up"); // makes br0 again
+    }
+    expect(failed.code).not.toBe(0);
+    expect(failed.out, failed.out).toMatch(new RegExp(`FAILED: ${vm} \\(host ${vm}\\): .*br0`));
+    expect(virsh("domstate", vm)).toEqual(["shut off"]);
+    const domainUrns = (checkpoint().resources ?? []).filter((r) => r.type === "libvirt:index/domain:Domain").map((r) => r.urn);
+    expect(domainUrns.map((u) => u.split("::").pop())).not.toContain(vm);
+
+    // Without the driver's check the provider's next create of that name fails, run after run.
+    const urn = domainUrns.find((u) => u.endsWith(`::${CELL}-vm01`))!.replace(/::[^:]+$/, `::${vm}`);
+    const plain = await plainPulumi("up", "--stack", STACK, "--yes", "--skip-preview", "--target", urn);
+    expect(plain.code).not.toBe(0);
+    expect(plain.out, plain.out).toMatch(new RegExp(`domain '${vm}' already exists`));
+
+    const next = await fleet("up", "--env", ENV);
+    expect(next.out, next.out).toMatch(new RegExp(`note: stack ${STACK}: domain ${vm} on .*shut off .*undefined, its volumes kept`));
+    expect(next.code, next.out).toBe(0);
+    expectConverged();
+  });
+
+  it("a host SSH cannot reach: its installs fail naming school and host, the other host's schools complete, the next up converges", async () => {
+    useFirst(16);
+    const down = `${CELL}-vm03`;
+    const onDown = rows.slice(12, 15).map((r) => r.id);
+    const [onOther] = rows.slice(15, 16);
+    expect([...rows.slice(12, 15).map((r) => r.host), onOther.host]).toEqual([down, down, down, `${CELL}-vm04`]);
+    // Dropped, not refused: a VM that is off or cut off answers nothing, so
+    // each attempt waits for its timeout, as the dial settings are for.
+    const drop = ["INPUT", "-d", addressOf(down), "-p", "tcp", "--dport", "22", "-j", "DROP"];
+    inNs("iptables", "-I", ...drop);
+    let cut: Run;
+    try {
+      cut = await fleet("up", "--env", ENV);
+    } finally {
+      inNs("iptables", "-D", ...drop);
+    }
+    expect(cut.code).not.toBe(0);
+    expect(cut.out, cut.out).toMatch(new RegExp(`FAILED: (${onDown.join("|")})-install \\(school \\1, host ${down}\\): .*${addressOf(down).replace(/\./g, "\\.")}:22`));
+    const made = (checkpoint().resources ?? []).map((r) => r.urn.split("::").pop());
+    for (const id of onDown) expect(made).not.toContain(`${id}-install`);
+    // The other host (a new VM) and its school were made in the same run.
+    expect(made).toEqual(expect.arrayContaining([onOther.host, `${onOther.host}-bootstrap`, `${onOther.id}-install`, `${onOther.id}-dns`]));
+
+    const healed = await fleet("up", "--env", ENV);
+    expect(healed.code, healed.out).toBe(0);
+    expect(changes(healed.out)).toMatchObject({ create: onDown.length, update: 0, replace: 0, delete: 0 });
+    expectConverged();
+    const again = await fleet("up", "--env", ENV);
+    expect(again.code, again.out).toBe(0);
+    expect(changes(again.out)).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0 });
   });
 });
