@@ -7,8 +7,9 @@ set -euo pipefail
 packages=(
   # hypervisor: libvirtd + QEMU (TCG on machines where KVM guests crash)
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
-  # cloud-init seed ISOs are built by the libvirt provider with mkisofs/genisoimage
-  genisoimage
+  # cloud-init seed ISOs are built by the libvirt provider with mkisofs/genisoimage;
+  # its xml.xslt (a volume's and a pool's file modes) runs xsltproc
+  genisoimage xsltproc
   # authoritative DNS taking TSIG-signed dynamic updates, and its clients
   bind9 bind9-utils bind9-dnsutils
   # lab guest image and loopback SSH

@@ -1,16 +1,26 @@
 #!/bin/bash
-# Shuts a VM down cleanly before the libvirt provider replaces its domain for
-# a new size: the provider's delete powers a running domain off at once, and
-# with it every site's database and php-fpm. Runs on the machine running
-# Pulumi, against the hypervisor's libvirtd.
+# Shuts a VM down cleanly before the libvirt provider deletes its domain, for
+# a new size or for good: the provider's delete powers a running domain off
+# at once, and with it every site's database and php-fpm. Runs on the machine
+# running Pulumi, against the hypervisor's libvirtd.
 #
 # Everything comes from the environment, so nothing is interpolated into this
-# text: LIBVIRT_URI, DOMAIN, VCPU, MEMORY_MIB (the size the domain is about
-# to get), TIMEOUT_SECONDS (how long the guest may take before the provider's
-# hard power-off goes ahead).
+# text: LIBVIRT_URI, DOMAIN, TIMEOUT_SECONDS (how long the guest may take
+# before the provider's hard power-off goes ahead), REASON: `resize` (the
+# default: only when VCPU or MEMORY_MIB, the size the domain is about to get,
+# differ from the running domain's) or `delete` (the domain goes).
 set -euo pipefail
 
-for name in LIBVIRT_URI DOMAIN VCPU MEMORY_MIB TIMEOUT_SECONDS; do
+REASON=${REASON:-resize}
+case "$REASON" in
+  resize) required=(LIBVIRT_URI DOMAIN VCPU MEMORY_MIB TIMEOUT_SECONDS) ;;
+  delete) required=(LIBVIRT_URI DOMAIN TIMEOUT_SECONDS) ;;
+  *)
+    echo "domain-shutdown: REASON must be resize or delete, not '$REASON'" >&2
+    exit 2
+    ;;
+esac
+for name in "${required[@]}"; do
   if [[ -z "${!name:-}" ]]; then
     echo "domain-shutdown: $name is not set" >&2
     exit 2
@@ -31,13 +41,15 @@ if ! grep -qxF -- "$DOMAIN" <<<"$domains"; then
   exit 0
 fi
 
-info=$(lv dominfo -- "$DOMAIN")
-field() { sed -n "s/^$1:[[:space:]]*//p" <<<"$info" | head -n 1; }
-cpus=$(field 'CPU(s)')
-memory_kib=$(field 'Max memory' | sed 's/[^0-9].*$//')
-if [[ "$cpus" == "$VCPU" && "$memory_kib" == "$((MEMORY_MIB * 1024))" ]]; then
-  # Not a resize: the domain keeps running.
-  exit 0
+if [[ $REASON == resize ]]; then
+  info=$(lv dominfo -- "$DOMAIN")
+  field() { sed -n "s/^$1:[[:space:]]*//p" <<<"$info" | head -n 1; }
+  cpus=$(field 'CPU(s)')
+  memory_kib=$(field 'Max memory' | sed 's/[^0-9].*$//')
+  if [[ "$cpus" == "$VCPU" && "$memory_kib" == "$((MEMORY_MIB * 1024))" ]]; then
+    # Not a resize: the domain keeps running.
+    exit 0
+  fi
 fi
 
 state=$(lv domstate -- "$DOMAIN")
@@ -46,7 +58,11 @@ if [[ "$state" != "running" ]]; then
   exit 0
 fi
 
-echo "domain-shutdown: $DOMAIN goes from $cpus vcpu, $memory_kib KiB to $VCPU vcpu, $((MEMORY_MIB * 1024)) KiB: shutting it down (up to $TIMEOUT_SECONDS s)" >&2
+if [[ $REASON == resize ]]; then
+  echo "domain-shutdown: $DOMAIN goes from $cpus vcpu, $memory_kib KiB to $VCPU vcpu, $((MEMORY_MIB * 1024)) KiB: shutting it down (up to $TIMEOUT_SECONDS s)" >&2
+else
+  echo "domain-shutdown: $DOMAIN is deleted: shutting it down (up to $TIMEOUT_SECONDS s)" >&2
+fi
 start=$SECONDS
 last_request=-30
 while (( SECONDS - start < TIMEOUT_SECONDS )); do
@@ -61,5 +77,5 @@ while (( SECONDS - start < TIMEOUT_SECONDS )); do
   fi
   sleep "${POLL_SECONDS:-2}"
 done
-echo "domain-shutdown: WARNING: $DOMAIN did not shut down within $TIMEOUT_SECONDS s; the resize powers it off" >&2
+echo "domain-shutdown: WARNING: $DOMAIN did not shut down within $TIMEOUT_SECONDS s; the $REASON powers it off" >&2
 exit 0

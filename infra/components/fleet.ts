@@ -133,10 +133,10 @@ export function fleetInventory(plan: FleetPlan): Omit<FleetOutputs, "adminPasswo
 
 /** Resources the fleet declares for a plan (the stack itself aside); mirrors the components above. */
 export function expectedResourceCount(plan: FleetPlan): number {
-  const perHypervisor = 4; // component, provider, pool, base image
-  // two components, root and data volumes, host key seed, cloud-init seed, shutdown for resize, domain,
-  // data disk growth, bootstrap, file system growth
-  const perHost = 11;
+  const perHypervisor = 5; // component, provider, pool permissions, pool, base image
+  // two components, root and data volumes, host key seed, cloud-init seed, private volumes, shutdown for
+  // resize, domain, shutdown on delete, data disk growth, bootstrap, file system growth
+  const perHost = 13;
   const perSite = 5; // component, two passwords, DNS record, install
   return 1 + perHypervisor * plan.hypervisors.length + perHost * plan.hosts.length + perSite * plan.sites.length;
 }

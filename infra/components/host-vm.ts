@@ -13,12 +13,15 @@ import { COMMAND_OUTPUTS } from "./moodle-site";
 
 const GiB = 1024 ** 3;
 
-/** How long a guest may take to shut down before a resize powers it off. */
+/** How long a guest may take to shut down before a resize or a delete powers it off. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 300;
 
 /** Static: its inputs come from the environment (see the file). */
 export const DOMAIN_SHUTDOWN_SCRIPT = readFileSync(join(__dirname, "domain-shutdown.sh"), "utf8");
 export const GROW_DATA_DISK_SCRIPT = readFileSync(join(__dirname, "grow-data-disk.sh"), "utf8");
+export const PRIVATE_VOLUMES_SCRIPT = readFileSync(join(__dirname, "private-volumes.sh"), "utf8");
+/** Makes a volume the provider creates mode 0600 (see the file). */
+export const PRIVATE_VOLUME_XSLT = readFileSync(join(__dirname, "private-volume.xslt"), "utf8");
 
 export interface HostVmArgs {
   plan: PlannedHost;
@@ -27,8 +30,8 @@ export interface HostVmArgs {
   /** What cloud-init configures: hostname, address, SSH key. */
   scriptInput: pulumi.Output<HostScriptInput>;
   /**
-   * How long a resize waits for the guest to shut down before the libvirt
-   * provider powers it off. Default DEFAULT_SHUTDOWN_TIMEOUT_SECONDS (300).
+   * How long a resize or a delete waits for the guest to shut down before the
+   * libvirt provider powers it off. Default DEFAULT_SHUTDOWN_TIMEOUT_SECONDS (300).
    */
   shutdownTimeoutSeconds?: number;
 }
@@ -73,20 +76,29 @@ export class HostVm extends pulumi.ComponentResource {
         baseVolumeId: hypervisor.baseImage.id,
         format: "qcow2",
         size: plan.rootDiskGiB * GiB,
+        xml: { xslt: PRIVATE_VOLUME_XSLT },
       },
       // Sizes come from the host record and are never changed through the
       // provider: it replaces a volume for a new size, and its create adopts
       // the existing volume of that name, which the replace's delete then
-      // removes.
-      { ...inHypervisor, protect: settings.protectData, ignoreChanges: ["size"] },
+      // removes. The same holds for the XSLT (the volume's mode): it applies
+      // when a volume is created, and a volume made before keeps its mode
+      // (the private-volumes step below names it).
+      { ...inHypervisor, protect: settings.protectData, ignoreChanges: ["size", "xml"] },
     );
 
     const dataVolume = new libvirt.Volume(
       `${plan.name}-data`,
-      { name: `${plan.name}-data.qcow2`, pool: hypervisor.pool.name, format: "qcow2", size: plan.dataDiskGiB * GiB },
+      {
+        name: `${plan.name}-data.qcow2`,
+        pool: hypervisor.pool.name,
+        format: "qcow2",
+        size: plan.dataDiskGiB * GiB,
+        xml: { xslt: PRIVATE_VOLUME_XSLT },
+      },
       // Holds every site's database and files. Grown in place by the step
       // below, never through the provider (see the root volume).
-      { ...inHypervisor, protect: settings.protectData, ignoreChanges: ["size"] },
+      { ...inHypervisor, protect: settings.protectData, ignoreChanges: ["size", "xml"] },
     );
 
     // The seed of the host's SSH host key (ed25519), drawn once and kept in
@@ -126,6 +138,26 @@ export class HostVm extends pulumi.ComponentResource {
         dependsOn: [rootVolume, dataVolume],
       },
     );
+    // The provider writes the seed, and with it the VM's private host key,
+    // with mode 644 and takes no XSLT for it: this step has libvirtd make it
+    // 0600 in place before the domain is defined (and, added to a VM made
+    // before, while it runs: see the script). Runs once, at its creation.
+    const privateVolumes = new command.local.Command(
+      `${plan.name}-private-volumes`,
+      {
+        create: PRIVATE_VOLUMES_SCRIPT,
+        environment: {
+          LIBVIRT_URI: hypervisor.plan.uri,
+          POOL: hypervisor.plan.pool.name,
+          SEED: `${plan.name}-seed.iso`,
+          VOLUMES: `${plan.name}-root.qcow2 ${plan.name}-data.qcow2`,
+        },
+        interpreter: ["/bin/bash", "-c"],
+        logging: "stderr",
+      },
+      { parent: this, dependsOn: [seed], additionalSecretOutputs: COMMAND_OUTPUTS },
+    );
+
     // What the VM was really given: the seed as created (its state), not the
     // user-data this run would write. Only the public key leaves the secret.
     this.hostKey = pulumi.unsecret(seed.userData.apply((userData) => hostKeyOfUserData(userData ?? "")));
@@ -179,8 +211,29 @@ export class HostVm extends pulumi.ComponentResource {
         // vcpu and memory force a new domain; the old one must go first so the
         // name is free. Its disks are separate resources and stay.
         deleteBeforeReplace: true,
-        dependsOn: [shutdownForResize],
+        dependsOn: [shutdownForResize, privateVolumes],
       },
+    );
+
+    // The provider's delete powers a running domain off at once. This step
+    // depends on the domain, so Pulumi deletes it first when the VM goes
+    // (destroy, or its host removed): its delete shuts the guest down and
+    // waits, up to the timeout. It does nothing else, and a resize leaves it
+    // alone (the domain is only a dependency, none of its inputs).
+    new command.local.Command(
+      `${plan.name}-shutdown-on-delete`,
+      {
+        delete: DOMAIN_SHUTDOWN_SCRIPT,
+        environment: {
+          LIBVIRT_URI: hypervisor.plan.uri,
+          DOMAIN: plan.name,
+          REASON: "delete",
+          TIMEOUT_SECONDS: String(args.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+        },
+        interpreter: ["/bin/bash", "-c"],
+        logging: "stderr",
+      },
+      { parent: this, dependsOn: [this.domain], additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     // `fleet grow-disk` raises the host record's size: this grows the volume

@@ -1,6 +1,12 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as libvirt from "@pulumi/libvirt";
+import * as command from "@pulumi/command";
 import type { PlannedHypervisor } from "../plan";
+
+/** Static: its inputs come from the environment (see the file). */
+export const POOL_PERMISSIONS_SCRIPT = readFileSync(join(__dirname, "pool-permissions.sh"), "utf8");
 
 /**
  * One libvirt host: its provider connection, the storage pool every VM disk
@@ -22,11 +28,28 @@ export class Hypervisor extends pulumi.ComponentResource {
     this.provider = new libvirt.Provider(plan.name, { uri: plan.uri }, { parent: this });
     const inHypervisor = { parent: this, provider: this.provider };
 
+    // The pool's folder closed to everyone but root and QEMU's group; the
+    // group is the hypervisor's own (asked once, when this step is created).
+    const poolPermissions = new command.local.Command(
+      `${plan.name}-pool-permissions`,
+      {
+        create: POOL_PERMISSIONS_SCRIPT,
+        environment: { LIBVIRT_URI: plan.uri, DOMAIN_TYPE: plan.domainType },
+        interpreter: ["/bin/bash", "-c"],
+        logging: "stderr",
+      },
+      { parent: this },
+    );
+
     this.pool = new libvirt.Pool(
       `${plan.name}-pool`,
-      { name: plan.pool.name, type: "dir", path: plan.pool.path },
-      // Every VM disk of this hypervisor lives in the pool: never delete it by accident.
-      { ...inHypervisor, protect: protectData },
+      { name: plan.pool.name, type: "dir", path: plan.pool.path, xml: { xslt: poolPermissions.stdout } },
+      // Every VM disk of this hypervisor lives in the pool: never delete it by
+      // accident. The XSLT applies when the pool is created; the provider
+      // would replace a pool for a new one, so a pool made before keeps its
+      // folder's mode (libvirt's 0711) until an operator closes it on the
+      // hypervisor (chgrp to QEMU's group, chmod 0710: safe while VMs run).
+      { ...inHypervisor, protect: protectData, ignoreChanges: ["xml"] },
     );
 
     this.baseImage = new libvirt.Volume(

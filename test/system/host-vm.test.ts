@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { loadStackConfig } from "../../infra/config";
@@ -21,6 +21,7 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-hostvm-"));
   const key = path.join(work, "id_ed25519");
   const poolName = "moodle-fleet-test";
+  const poolPath = "/var/lib/moodle-lab/test-pool";
   let plan: FleetPlan;
   let memoryMiB: number;
   let stack: Stack;
@@ -32,7 +33,7 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     const publicKey = fs.readFileSync(`${key}.pub`, "utf8").trim();
     const config = loadStackConfig(path.join(repoRoot, "Pulumi.lab.yaml")).config!;
     const hv = config.hypervisors[0];
-    hv.pool = { name: poolName, path: "/var/lib/moodle-lab/test-pool" };
+    hv.pool = { name: poolName, path: poolPath };
     hv.baseImage = {
       source: image.image,
       format: "qcow2",
@@ -75,14 +76,43 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
   it("creates pool, base image, disks, seed and domain, and the guest comes up as planned", async () => {
     const up = await stack.up({ color: "never" });
     expect(up.summary.result).toBe("succeeded");
-    // stack, hypervisor component, provider, pool, base image, host-vm component, 2 volumes,
-    // host key seed, seed, shutdown-for-resize command, domain, data disk growth step
-    expect(up.summary.resourceChanges?.create).toBe(13);
+    // stack, hypervisor component, provider, pool permissions step, pool, base image, host-vm
+    // component, 2 volumes, host key seed, seed, private volumes step, shutdown-for-resize
+    // command, domain, shutdown-on-delete step, data disk growth step
+    expect(up.summary.resourceChanges?.create).toBe(16);
     const host = plan.hosts[0];
-    const report = await sshInLab(key, host.address, "cloud-init status --wait >/dev/null 2>&1; hostname; cloud-init status; ip -4 -o addr show eth0", 5 * 60_000);
+    const report = await sshInLab(
+      key,
+      host.address,
+      "cloud-init status --wait >/dev/null 2>&1; hostname; cloud-init status; ip -4 -o addr show eth0; echo logind: $(systemctl is-active systemd-logind)",
+      5 * 60_000,
+    );
     expect(report).toContain(host.name);
     expect(report).toMatch(/status: done/);
     expect(report).toContain(`${host.address}/${host.prefixLength}`);
+    // What turns `virsh shutdown` (the ACPI power button) into a clean poweroff.
+    expect(report).toContain("logind: active");
+  });
+
+  it("keeps the pool's folder and the VM's disks and seed from other users of the hypervisor", () => {
+    // QEMU's user and group, as libvirtd runs it (its DAC base label).
+    const label = /<baselabel type='qemu'>\+(\d+):\+(\d+)<\/baselabel>/.exec(virsh("capabilities"));
+    expect(label).not.toBeNull();
+    const [qemuUid, qemuGid] = [Number(label![1]), Number(label![2])];
+    const folder = fs.statSync(poolPath);
+    expect(folder.mode & 0o777).toBe(0o710);
+    expect([folder.uid, folder.gid]).toEqual([0, qemuGid]);
+    for (const name of ["lab01-vm01-root.qcow2", "lab01-vm01-data.qcow2", "lab01-vm01-seed.iso"]) {
+      const file = fs.statSync(path.join(poolPath, name));
+      expect((file.mode & 0o777).toString(8), name).toBe("600");
+      // The VM runs: libvirt's dynamic ownership lent the file to QEMU.
+      expect([file.uid, file.gid], name).toEqual([qemuUid, qemuGid]);
+    }
+    expect(virsh("vol-list", poolName)).not.toContain("private-copy");
+    // Another local user can neither list the folder nor open a disk by its name.
+    const asNobody = (...args: string[]) => spawnSync("runuser", ["-u", "nobody", "--", ...args], { encoding: "utf8" });
+    expect(asNobody("ls", poolPath).status).not.toBe(0);
+    expect(asNobody("head", "-c", "1", path.join(poolPath, "lab01-vm01-seed.iso")).status).not.toBe(0);
   });
 
   it("the guest presents the generated host key and no other, and a connection pinned to it succeeds", async () => {
@@ -130,20 +160,28 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     expect(Object.keys(preview.changeSummary).filter((k) => k !== "same" && k !== "replace" && k !== "update")).toEqual([]);
     const up = await stack.up({ color: "never" });
     expect(up.summary.resourceChanges).toMatchObject({ replace: 1, update: 1 });
-    // The shutdown is asked for, and waited for, before the old domain goes.
-    // The lab's guest (kernel booted directly, minimal Debian) does not act
-    // on the ACPI power button, so here the wait ends at its timeout and the
-    // step says so; a guest that shuts down ends it early ("shut off after").
+    // The shutdown is asked for, and the guest powers itself off (logind acts
+    // on the ACPI power button) before the old domain goes: no hard power-off.
     expect(up.stdout).toMatch(/domain-shutdown: lab01-vm01 goes from .* shutting it down \(up to 60 s\)/);
-    expect(up.stdout).toMatch(/domain-shutdown: (lab01-vm01 is shut off after \d+ s|WARNING: lab01-vm01 did not shut down within 60 s)/);
+    const shutOff = /domain-shutdown: lab01-vm01 is shut off after (\d+) s/.exec(up.stdout);
+    expect(shutOff, up.stdout).not.toBeNull();
+    expect(Number(shutOff![1])).toBeLessThan(SHUTDOWN_TIMEOUT_SECONDS);
+    expect(up.stdout).not.toMatch(/did not shut down/);
     expect((await stack.outputs()).hostKey.value).toBe(pin);
     expect(virsh("dominfo", "lab01-vm01")).toMatch(new RegExp(`Max memory:\\s+${memoryMiB * 1024} KiB`));
     expect(virsh("vol-list", poolName)).toBe(volumesBefore);
+    // The new domain boots from the same disks, far enough to act on the power button again.
+    const host = plan.hosts[0];
+    expect(await sshInLab(key, host.address, "systemctl is-active systemd-logind", 5 * 60_000)).toContain("active");
   });
 
-  it("destroy leaves no domain and no pool", async () => {
+  it("destroy shuts the guest down before the provider deletes its domain, and leaves no domain and no pool", async () => {
     const res = await stack.destroy({ color: "never" });
     expect(res.summary.result).toBe("succeeded");
+    expect(res.stdout).toMatch(/domain-shutdown: lab01-vm01 is deleted: shutting it down \(up to 60 s\)/);
+    const shutOff = /domain-shutdown: lab01-vm01 is shut off after (\d+) s/.exec(res.stdout);
+    expect(shutOff, res.stdout).not.toBeNull();
+    expect(Number(shutOff![1])).toBeLessThan(SHUTDOWN_TIMEOUT_SECONDS);
     expect(virshSucceeds("dominfo", "lab01-vm01")).toBe(false);
     expect(virshSucceeds("pool-info", poolName)).toBe(false);
   });

@@ -64,9 +64,10 @@ describe("the fleet program under mocks, sample list", () => {
       "command:remote:Command": 2 * hosts.size + sites,
       "moodle-fleet:infra:MoodleSite": sites,
       "random:index/randomPassword:RandomPassword": 2 * sites,
-      // Each host's SSH host key seed; its shutdown before a resize and its data disk growth.
+      // Each host's SSH host key seed; its private seed step, its shutdowns before a resize and
+      // before a delete, and its data disk growth; each hypervisor's pool permissions.
       "random:index/randomBytes:RandomBytes": hosts.size,
-      "command:local:Command": sites + 2 * hosts.size,
+      "command:local:Command": sites + 4 * hosts.size + hypervisors.size,
     });
     // The driver's progress expects as many.
     const shape = { hypervisors: [...hypervisors], hosts: [...hosts], sites: ledger } as unknown as FleetPlan;

@@ -36,4 +36,27 @@ describe("the shutdown before a resize, as declared", () => {
       });
     }
   });
+
+  it("shuts each guest down before its domain is deleted: a delete-only step that depends on the domain", async () => {
+    const run = await runUnderMocks(fleetProgram(DEFAULT_INPUTS), { ...config, ...testSecrets() }, ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"]);
+    const uris = new Map((JSON.parse(config["moodle-fleet:hypervisors"]) as { name: string; uri: string }[]).map((h) => [h.name, h.uri]));
+    const domains = run.resources.filter((r) => r.type === "libvirt:index/domain:Domain");
+    expect(domains.length).toBeGreaterThan(0);
+    for (const domain of domains) {
+      const index = run.resources.findIndex((r) => r.name === `${domain.name}-shutdown-on-delete`);
+      const step = run.resources[index];
+      expect(step.type).toBe("command:local:Command");
+      // Registered after the domain, which it depends on: deleted before it.
+      expect(index).toBeGreaterThan(run.resources.indexOf(domain));
+      expect(step.inputs).not.toHaveProperty("create");
+      expect(step.inputs).not.toHaveProperty("update");
+      expect(step.inputs.delete).toBe(DOMAIN_SHUTDOWN_SCRIPT);
+      expect(step.inputs.environment).toEqual({
+        LIBVIRT_URI: uris.get(domain.name.replace(/-vm[0-9]+$/, "")),
+        DOMAIN: domain.inputs.name,
+        REASON: "delete",
+        TIMEOUT_SECONDS: String(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+      });
+    }
+  });
 });

@@ -140,10 +140,28 @@ describe("the shutdown before a resize", () => {
     expect(noVirsh.stderr).toMatch(/virsh not found.*libvirt-clients/);
   });
 
+  it("shuts the domain down whatever its size when it is deleted, and needs no size for that", () => {
+    const r = run({ shutdownAfter: 1 }, { REASON: "delete", VCPU: "", MEMORY_MIB: "" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.finalState).toBe("shut off");
+    expect(r.calls.some((c) => c.includes("dominfo"))).toBe(false);
+    expect(r.stderr).toMatch(/domain-shutdown: hv01-vm01 is deleted: shutting it down \(up to 5 s\)/);
+    expect(r.stderr).toMatch(/hv01-vm01 is shut off after/);
+    const stubborn = run({}, { REASON: "delete", TIMEOUT_SECONDS: "1" });
+    expect(stubborn.status, stubborn.stderr).toBe(0);
+    expect(stubborn.stderr).toMatch(/WARNING: hv01-vm01 did not shut down within 1 s; the delete powers it off/);
+    const gone = run({ names: "hv01-vm02\n" }, { REASON: "delete" });
+    expect(gone.status, gone.stderr).toBe(0);
+    expect(gone.calls.some((c) => c.includes("shutdown"))).toBe(false);
+  });
+
   it("refuses to run without its inputs", () => {
     const r = run({}, { DOMAIN: "" });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/DOMAIN is not set/);
+    const odd = run({}, { REASON: "stop" });
+    expect(odd.status).toBe(2);
+    expect(odd.calls).toEqual([]);
   });
 
   // libvirt's own test driver: a real virsh and real dominfo output.
