@@ -97,10 +97,15 @@ function postgresStore(backend: Extract<Backend, { kind: "postgres" }>, env: Nod
   return {
     backend,
     async list(prefix) {
+      // A database no stack has been written to yet has no table: nothing is listed (a
+      // first `fleet state restore` into a new database locks before Pulumi creates it).
       const out = await sql(
-        `SELECT coalesce(json_agg(json_build_object('key', key, 'data', data) ORDER BY key), '[]') FROM ${table} ` +
-          `WHERE starts_with(key, :'prefix');`,
-        { prefix: backend.prefix + prefix },
+        `SELECT to_regclass(:'table') IS NOT NULL AS present \\gset\n` +
+          `\\if :present\n` +
+          `SELECT coalesce(json_agg(json_build_object('key', key, 'data', data) ORDER BY key), '[]') FROM ${table} ` +
+          `WHERE starts_with(key, :'prefix');\n` +
+          `\\else\nSELECT '[]';\n\\endif\n`,
+        { prefix: backend.prefix + prefix, table },
       );
       return (JSON.parse(out) as { key: string; data: { data: string } }[]).map((r) => ({
         key: r.key.slice(backend.prefix.length),
@@ -125,6 +130,12 @@ function postgresStore(backend: Extract<Backend, { kind: "postgres" }>, env: Nod
 
 export class StoreError extends Error {}
 
+/** psql's own error line ("ERROR:  relation … does not exist"), not the caret under the query that follows it. */
+export function psqlErrorLine(stderr: string): string | undefined {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines.find((l) => /(ERROR|FATAL|error):/.test(l)) ?? lines[0];
+}
+
 /** Runs a script through psql on stdin; returns its unaligned, tuples-only output, trimmed. */
 export function psql(conninfo: string, script: string, vars: Record<string, string>, env: NodeJS.ProcessEnv): Promise<string> {
   const args = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo];
@@ -135,7 +146,7 @@ export function psql(conninfo: string, script: string, vars: Record<string, stri
       if ((error as NodeJS.ErrnoException | null)?.code === "ENOENT") {
         reject(new StoreError("psql is not installed: the fleet reads locks from a PostgreSQL backend with it (Debian: postgresql-client)"));
       } else if (error) {
-        reject(new StoreError(`state database: ${stderr.trim().split("\n").pop() ?? error.message}`));
+        reject(new StoreError(`state database: ${psqlErrorLine(stderr) ?? error.message}`));
       } else resolve(stdout.trim());
     });
     // A child that fails before reading its input closes the pipe; its exit status reports that.

@@ -384,6 +384,25 @@ mysql -N -B -e "SHOW DATABASES LIKE 'moodle_${id}'"`,
       // The stack's own config file (its secrets' salt) is the same for both backends and stays as it was.
       expect(fs.readFileSync(stackFile, "utf8")).toBe(stackConfig);
 
+      // Checkpoint cost on a real cell: a no-op `up` of the lab on each backend, alternated in one run.
+      const noopUp = async (backend: Record<string, string>) => {
+        const up = await run(FLEET_BIN, ["up", "--env", "lab", ...inputs, "--secrets-dir", SECRETS], undefined, backend);
+        expect(up.code, up.stderr.slice(-3000)).toBe(0);
+        expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 0 });
+        return up.seconds;
+      };
+      const seconds = { file: [] as number[], postgres: [] as number[] };
+      for (let round = 0; round < 2; round += 1) {
+        seconds.file.push(await noopUp({}));
+        seconds.postgres.push(await noopUp(onPostgres));
+      }
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      times["no-op up, file backend"] = mean(seconds.file);
+      times["no-op up, PostgreSQL"] = mean(seconds.postgres);
+      console.log(
+        `no-op up of the lab's cell: file ${seconds.file.map((x) => x.toFixed(1)).join(", ")} s; PostgreSQL ${seconds.postgres.map((x) => x.toFixed(1)).join(", ")} s; PostgreSQL/file ${(mean(seconds.postgres) / mean(seconds.file)).toFixed(2)}x`,
+      );
+
       // The repository as the merge request leaves it: the fleet's school files with one school gone.
       const repo = path.join(review, "repo");
       fs.mkdirSync(path.join(repo, "schools/lab"), { recursive: true });
