@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { FleetSettings, PlannedHost } from "../plan";
-import type { FleetSecrets } from "./secrets";
 
 /**
  * The host key to pin for a host, by precedence:
@@ -28,7 +27,6 @@ export function unpinnedHostMessage(host: PlannedHost): string {
 export interface HostConnectionArgs {
   plan: PlannedHost;
   settings: FleetSettings;
-  secrets: FleetSecrets;
   /** The key the VM's seed gave it (HostVm.hostKey); undefined for a VM created before. */
   seededHostKey: pulumi.Output<string | undefined>;
   /** Warnings about an unchecked host key are attached to it. */
@@ -36,13 +34,21 @@ export interface HostConnectionArgs {
 }
 
 /**
- * How every remote command reaches a host: its address, the fleet's SSH user
- * and key, and the host key it must present (see hostKeyPin). A connection
- * of a VM created before keys were generated, with nothing pinned, stays
- * exactly as it was (no `hostKey`), so its commands see no change.
+ * How every remote command reaches a host: its address, the fleet's SSH
+ * user, and the host key it must present (see hostKeyPin). A connection of a
+ * VM created before keys were generated, with nothing pinned, has no
+ * `hostKey`.
+ *
+ * The fleet's private key is not part of it: the command provider signs
+ * with the ssh-agent in SSH_AUTH_SOCK when a connection names no key, and
+ * the fleet driver runs every `up`, `refresh` and `destroy` with an agent of
+ * its own holding that key (stacks/ssh/agent.ts). A key in the connection
+ * would be stored, encrypted, in every remote command's state twice (inputs
+ * and outputs): most of a site's state, and a copy of the fleet's key in
+ * every backup.
  */
 export function hostConnection(args: HostConnectionArgs): command.types.input.remote.ConnectionArgs {
-  const { plan, settings, secrets, seededHostKey, parent } = args;
+  const { plan, settings, seededHostKey, parent } = args;
   const configured = settings.ssh.pinnedHostKeys?.[plan.name];
   const hostKey = seededHostKey.apply((fromSeed) => {
     const pin = hostKeyPin(configured, fromSeed);
@@ -54,7 +60,6 @@ export function hostConnection(args: HostConnectionArgs): command.types.input.re
   return {
     host: plan.address,
     user: settings.ssh.user,
-    privateKey: secrets.sshPrivateKey,
     // A known undefined leaves the key out of the connection altogether.
     hostKey: hostKey as pulumi.Output<string>,
     // ssh.dialErrorLimit in the config says why the default is patient.

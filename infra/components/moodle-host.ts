@@ -41,7 +41,7 @@ export class MoodleHost extends pulumi.ComponentResource {
 
     this.vm = new HostVm({ plan, settings, hypervisor, scriptInput }, { parent: this });
 
-    this.connection = hostConnection({ plan, settings, secrets, seededHostKey: this.vm.hostKey, parent: this });
+    this.connection = hostConnection({ plan, settings, seededHostKey: this.vm.hostKey, parent: this });
 
     const bootstrapScript = scriptInput.apply((input) => hostBootstrapScript(input));
     this.bootstrap = new command.remote.Command(

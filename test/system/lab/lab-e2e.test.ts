@@ -187,9 +187,21 @@ catch (PDOException $e) { echo "other:denied"; }
     });
     expect(exported.code).toBe(0);
     for (const password of Object.values(outputs.adminPasswords)) expect(exported.stdout).not.toContain(password);
-    const state = JSON.parse(exported.stdout) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+    const state = JSON.parse(exported.stdout) as {
+      deployment: { resources: { urn: string; type: string; inputs?: Record<string, any>; outputs?: Record<string, unknown> }[] };
+    };
     const commands = state.deployment.resources.filter((r) => r.type.startsWith("command:"));
     expect(commands.length).toBeGreaterThan(6);
+    // The fleet's SSH key is in no resource, not even encrypted: remote commands sign through the run's agent.
+    const remote = commands.filter((c) => c.type === "command:remote:Command");
+    expect(remote.length).toBeGreaterThan(6);
+    for (const c of remote) expect(Object.keys(c.inputs?.connection ?? {})).not.toContain("privateKey");
+    // What one site costs in the state: its resources' share of the checkpoint (the figure the file backend rewrites per step).
+    const ids = Object.keys(outputs.sites);
+    const bytes = ids.map((id) =>
+      state.deployment.resources.filter((r) => (r.urn.split("::").pop() ?? "").startsWith(id)).reduce((n, r) => n + JSON.stringify(r).length, 0),
+    );
+    console.log(`state bytes per site (lab-lab01, ${ids.length} sites): ${bytes.join(", ")}; mean ${Math.round(bytes.reduce((a, b) => a + b, 0) / ids.length)}`);
     for (const c of commands) {
       for (const key of ["stdout", "stderr"]) {
         // A secret is stored as an object with Pulumi's signature key, never as a string.
