@@ -80,6 +80,9 @@ function sshAdd(socket: string, key: string): Promise<void> {
 function stopWatchdog(watchdog: ChildProcess): Promise<void> {
   if (watchdog.exitCode !== null || watchdog.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
+    // Unreferenced, the child would not keep the loop alive until its exit:
+    // the process would end here, silently and with status 0.
+    watchdog.ref();
     watchdog.once("exit", () => resolve());
     watchdog.kill("SIGTERM");
   });
