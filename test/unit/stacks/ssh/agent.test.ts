@@ -52,6 +52,20 @@ describe("the run's ssh-agent", () => {
     expect(fs.readdirSync("/tmp").filter((f) => f.startsWith("fleet-ssh-agent-")).length).toBe(before);
   });
 
+  it("lets the process that stops it go on afterwards (stop keeps it alive until the agent has ended)", async () => {
+    const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const script = `const { startSshAgent } = require(${JSON.stringify(path.join(repoRoot, "stacks/ssh/agent.ts"))});
+startSshAgent(process.env.KEY).then((agent) => agent.stop()).then(() => { process.stdout.write("after stop\\n"); process.exitCode = 7; });`;
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { cwd: repoRoot, env: { ...process.env, KEY: pem }, stdio: ["ignore", "pipe", "inherit"] });
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.on("close", (code) => resolve({ code, stdout }));
+    });
+    // Without it the process ended inside stop(), silently and with status 0.
+    expect(out).toEqual({ code: 7, stdout: "after stop\n" });
+  });
+
   it("ends with the process that started it, even when that one is killed", async () => {
     const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
     const script = `const { startSshAgent } = require(${JSON.stringify(path.join(repoRoot, "stacks/ssh/agent.ts"))});
