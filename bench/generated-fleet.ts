@@ -75,7 +75,7 @@ export function generateFleet(dir: string, schools: number, overrides: FleetOver
     },
     "moodle-fleet:defaultTier": "standard",
     "moodle-fleet:dns": { server: "10.29.0.53", zone: "moodle.bench.example", tsigKeyName: "bench-key" },
-    "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
+    "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", commit: "0123456789abcdef0123456789abcdef01234567" } } },
     "moodle-fleet:ssh": { user: "root" } as Record<string, unknown>,
     "moodle-fleet:protectData": false,
     // No site is ever served: mocks, or the real-engine benchmark's sshd that runs nothing.

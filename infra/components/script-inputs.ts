@@ -1,5 +1,5 @@
 import type { FleetSettings, PlannedHost, PlannedSite } from "../plan";
-import type { HostScriptInput, SiteScriptInput } from "../scripts";
+import { releaseId, type HostScriptInput, type SiteScriptInput } from "../scripts";
 
 /** Where each site's own files live on its host, next to the shared release. */
 export const SITE_ROOT_BASE = "/srv/moodle/sites";
@@ -20,9 +20,7 @@ export function hostScriptInput(host: PlannedHost, settings: FleetSettings, sshP
     phpWorkers: host.phpWorkers,
     // Sizes MariaDB's max_connections for a full host.
     sitesPerHost: host.sitesPerHost,
-    release: settings.moodle.release.git
-      ? { git: settings.moodle.release.git }
-      : { tarball: settings.moodle.release.tarball! },
+    release: hostRelease(settings),
     pluginBundle: settings.moodle.pluginBundle,
     releaseDir: settings.moodle.releaseDir,
     tls: settings.tls && { certificate: settings.tls.certificate },
@@ -31,6 +29,10 @@ export function hostScriptInput(host: PlannedHost, settings: FleetSettings, sshP
     // configures, so a first boot needs no package mirror.
     bootPackages: [],
   };
+}
+
+function hostRelease(settings: FleetSettings): HostScriptInput["release"] {
+  return settings.moodle.release.git ? { git: settings.moodle.release.git } : { tarball: settings.moodle.release.tarball! };
 }
 
 /** The site's plan entry in the terms of the script generators. */
@@ -51,6 +53,10 @@ export function siteScriptInput(site: PlannedSite, host: PlannedHost, settings: 
     dataDir: site.dataDir,
     phpWorkers: host.phpWorkers,
     releaseDir: settings.moodle.releaseDir,
+    // The release the site should run: a new one changes this site's command
+    // (one update) and the tool upgrades the site to it. Settings without a
+    // release (the image check's) leave the site on the host's current one.
+    ...(settings.moodle.release && { releaseId: releaseId({ release: hostRelease(settings), pluginBundle: settings.moodle.pluginBundle }) }),
     siteRoot: `${SITE_ROOT_BASE}/${site.schoolId}`,
     archiveDir: ARCHIVE_DIR,
   };

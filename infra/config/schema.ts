@@ -1,14 +1,13 @@
 import { z } from "zod";
 import { parseHostName } from "../inputs/host-name";
+import { moodleReleaseSchema } from "./moodle-release";
 import { ipv4ToNumber, isHostAddressIn, isIPv4, parseCidr } from "./ipv4";
 import {
   absolutePath,
   dnsLabel,
   dnsName,
-  gitUrl,
   hostOrIpv4,
   httpUrl,
-  releaseUrl,
   ipv4,
   isAbsolutePath,
   isUrl,
@@ -119,27 +118,17 @@ const tierSchema = z.strictObject({
 const tierName = str("tier-name", (v) => /^[a-z][a-z0-9-]{0,30}$/.test(v), "not a tier name (lower-case letters, digits, hyphens)");
 
 const moodleSchema = z.strictObject({
-  /** Where Moodle's code comes from: a git branch or a pinned tarball; exactly one. */
-  release: z
-    .strictObject({
-      git: z
-        .strictObject({
-          url: gitUrl,
-          branch: str("git-ref", (v) => /^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(v) && !v.includes(".."), "not a git branch name"),
-        })
-        .optional(),
-      // file: URLs name a tarball already on the VM (an image that carries its release).
-      tarball: z.strictObject({ url: releaseUrl, sha256 }).optional(),
-    })
-    .superRefine((r, ctx) => {
-      if ((r.git === undefined) === (r.tarball === undefined))
-        custom(ctx, [], "one-of", "set exactly one of `git` or `tarball`");
-    }),
+  /** Where Moodle's code comes from: a pinned git commit or a tarball with its digest; exactly one (moodle-release.ts). */
+  release: moodleReleaseSchema,
   /** Extra plugins unpacked over the release, checked against its digest. */
   pluginBundle: z.strictObject({ url: httpUrl, sha256 }).optional(),
   /** Moodle admin account created by each install; its password is generated. */
   adminUser: str("user", (v) => /^[a-z0-9_.@-]{1,100}$/.test(v), "not a Moodle user name").default("admin"),
-  /** Per-VM checkout shared by all its sites: code is fetched once per VM. */
+  /**
+   * Where each VM keeps its releases, one directory per release (named by
+   * its digest) shared by the VM's sites: code is fetched once per VM and
+   * release, and a new release lands beside the one the sites run.
+   */
   releaseDir: absolutePath.default("/srv/moodle/release"),
 });
 

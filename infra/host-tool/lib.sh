@@ -178,6 +178,87 @@ php_preflight() {
   fi
 }
 
+#@ release
+# What the fleet needs to know about a Moodle release tree (the host
+# bootstrap and the site tool ask the same questions).
+#
+# release_web_root DIR: the directory Apache serves and the CLI scripts live
+# in: DIR/public from Moodle 5.1 on (moodledev.io/docs/5.1/guides/restructure),
+# DIR itself before.
+release_web_root() {
+  if [ -d "$1/public" ]; then printf '%s' "$1/public"; else printf '%s' "$1"; fi
+}
+# release_php_minimum DIR: the lowest PHP version the release runs on, as its
+# lib/phpminimumversionlib.php (public/lib/ from 5.1) states it
+# ($minimumversion = 'X.Y.Z';); fails when the file or the line is missing.
+release_php_minimum() {
+  local file line
+  file=$(release_web_root "$1")/lib/phpminimumversionlib.php
+  [ -f "$file" ] || return 1
+  while IFS= read -r line; do
+    if [[ $line =~ ^[[:space:]]*\$minimumversion[[:space:]]*=[[:space:]]*[\'\"]([0-9]+(\.[0-9]+){1,2})[\'\"]\; ]]; then
+      printf '%s' "${BASH_REMATCH[1]}"
+      return 0
+    fi
+  done <"$file"
+  return 1
+}
+# version_at_least HAVE WANT: whether dotted version HAVE (8.2.29) is at
+# least WANT (8.2.0); missing parts count as 0, anything after the digits of
+# a part (8.2.29-1) is ignored.
+version_at_least() {
+  local -a have want
+  local i h w
+  IFS=. read -r -a have <<<"$1"
+  IFS=. read -r -a want <<<"$2"
+  for i in 0 1 2; do
+    h=${have[i]:-0}
+    w=${want[i]:-0}
+    h=${h%%[!0-9]*}
+    w=${w%%[!0-9]*}
+    if ((10#${h:-0} != 10#${w:-0})); then
+      ((10#${h:-0} > 10#${w:-0}))
+      return
+    fi
+  done
+  return 0
+}
+# require_release_php DIR WHAT: dies unless this host's PHP (the CLI, the
+# same version as php-fpm on Debian) meets the release's minimum.
+require_release_php() {
+  local minimum have
+  minimum=$(release_php_minimum "$1") || die "$2: no \$minimumversion in lib/phpminimumversionlib.php: not a Moodle release this tool knows"
+  have=$(php -r 'echo PHP_VERSION;') || die "cannot run php to read its version"
+  if ! version_at_least "$have" "$minimum"; then
+    die "$2 needs PHP $minimum or later (lib/phpminimumversionlib.php); this host has PHP $have: no site is switched to it. Use a release for PHP $have, or a newer guest image"
+  fi
+}
+# moodle_version_of DIR: the release's $version (YYYYMMDDRR.XX) from its
+# version.php; fails when it has none.
+moodle_version_of() {
+  local file line
+  file=$(release_web_root "$1")/version.php
+  if [ ! -f "$file" ]; then file=$1/version.php; fi
+  [ -f "$file" ] || return 1
+  while IFS= read -r line; do
+    if [[ $line =~ ^[[:space:]]*\$version[[:space:]]*=[[:space:]]*([0-9]{1,12}(\.[0-9]{1,2})?)[[:space:]]*\; ]]; then
+      printf '%s' "${BASH_REMATCH[1]}"
+      return 0
+    fi
+  done <"$file"
+  return 1
+}
+# moodle_version_newer A B: whether Moodle version A (2024100700.05) is
+# above B; both are decimals with at most two digits after the point.
+moodle_version_newer() {
+  local a=$1 b=$2 ai af bi bf
+  ai=${a%%.*} bi=${b%%.*}
+  af=${a#"$ai"} bf=${b#"$bi"}
+  af=${af#.} bf=${bf#.}
+  af=${af}00 bf=${bf}00
+  ((10#$ai > 10#$bi || (10#$ai == 10#$bi && 10#${af:0:2} > 10#${bf:0:2})))
+}
+
 #@ redis
 # redis_admin < COMMANDS: runs redis-cli commands, one a line, as the
 # fleet's Redis admin user. Its password is read from REDIS_ADMIN_SECRET

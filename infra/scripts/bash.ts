@@ -21,6 +21,7 @@ export type ShellFn =
   | "fetch"
   | "packages"
   | "phpPreflight"
+  | "release"
   | "redis";
 
 /** Path of the shell function library: the site tool's own, whose sections the generated scripts copy. */

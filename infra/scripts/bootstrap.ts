@@ -4,6 +4,7 @@
  * Standard input: when the host has TLS, the wildcard certificate's private
  * key (PEM), the whole of stdin; otherwise nothing (stdin is ignored).
  */
+import { createHash } from "node:crypto";
 import { assignments, bashScript, resolvePaths, staticFile } from "./bash";
 import { dataDiskVars, dataMountOf, mysqlOnDataDiskSection, requireDataMountSection } from "./datadisk";
 import { hostApacheConf, hostDefaultVhost, hostPhpIni, hostWwwPoolOverride, tlsFiles } from "./configs";
@@ -91,24 +92,49 @@ export const DEFAULT_SITES_PER_HOST = 50;
 
 /**
  * Bump when the release's layout as written by the bootstrap changes (e.g.
- * its config.php), so hosts refresh their release on the next run.
+ * its config.php): the release gets a new key, so hosts fetch it beside the
+ * old one and every site is switched to it through Moodle's upgrade.
  */
-const RELEASE_LAYOUT = 1;
+const RELEASE_LAYOUT = 2;
 
-/** Identifies the wanted release; stored in `<releaseDir>/.release-id`. */
-export function releaseId(host: HostScriptInput): string {
-  const src =
-    "git" in host.release
-      ? `git ${host.release.git.url} ${host.release.git.branch}`
-      : `tarball ${host.release.tarball.url} sha256:${host.release.tarball.sha256.toLowerCase()}`;
-  const plugins = host.pluginBundle ? `plugins ${host.pluginBundle.url} sha256:${host.pluginBundle.sha256.toLowerCase()}` : "no plugins";
-  return `${src}; ${plugins}; layout ${RELEASE_LAYOUT}`;
+/** What a release is made of, in words; stored as `<release>/.release-id`. */
+export function releaseDescription(src: Pick<HostScriptInput, "release" | "pluginBundle">): string {
+  const r = src.release;
+  const code =
+    "git" in r
+      ? `git ${r.git.url} commit ${r.git.commit.toLowerCase()}${r.git.tag ? ` tag ${r.git.tag}` : ""}`
+      : `tarball ${r.tarball.url} sha256:${r.tarball.sha256.toLowerCase()}`;
+  const plugins = src.pluginBundle ? `plugins ${src.pluginBundle.url} sha256:${src.pluginBundle.sha256.toLowerCase()}` : "no plugins";
+  return `${code}; ${plugins}; layout ${RELEASE_LAYOUT}`;
+}
+
+/**
+ * The release's key: 16 hex digits of the SHA-256 of its description. It
+ * names the release's directory on the host (`<releaseDir>/<key>`) and is
+ * what a site's command says it should run.
+ */
+export function releaseId(src: Pick<HostScriptInput, "release" | "pluginBundle">): string {
+  return createHash("sha256").update(releaseDescription(src)).digest("hex").slice(0, 16);
 }
 
 function fetchRelease(host: HostScriptInput): string {
   if ("git" in host.release) {
+    // Only https and ssh (the config refuses the rest; this refuses git's
+    // other transports, ext:: among them, whatever the URL says). A tag
+    // given with the commit must resolve to it: a moved tag stops the run.
     return `if ! command -v git >/dev/null 2>&1; then apt_install git ca-certificates; fi
-  git clone --quiet --depth 1 --single-branch --branch "$GIT_BRANCH" -- "$GIT_URL" "$STAGE/tree"
+  git_pinned() { git -c protocol.allow=never -c protocol.https.allow=always -c protocol.ssh.allow=always -C "$STAGE/tree" "$@"; }
+  git init --quiet -- "$STAGE/tree"
+  git_pinned remote add origin "$GIT_URL"
+  if [ -n "$GIT_TAG" ]; then
+    git_pinned fetch --quiet --depth 1 origin "+refs/tags/$GIT_TAG:refs/tags/$GIT_TAG"
+    TAGGED=$(git_pinned rev-parse --verify --quiet "refs/tags/$GIT_TAG^{commit}") || die "tag $GIT_TAG has no commit"
+    [ "$TAGGED" = "$GIT_COMMIT" ] || die "tag $GIT_TAG is commit $TAGGED, not the pinned $GIT_COMMIT: refusing the release"
+  else
+    git_pinned fetch --quiet --depth 1 origin "$GIT_COMMIT"
+  fi
+  git_pinned -c advice.detachedHead=false checkout --quiet "$GIT_COMMIT"
+  [ "$(git_pinned rev-parse HEAD)" = "$GIT_COMMIT" ] || die "the checkout is not commit $GIT_COMMIT"
   rm -rf -- "$STAGE/tree/.git"`;
   }
   return `if ! command -v curl >/dev/null 2>&1; then apt_install curl ca-certificates; fi
@@ -129,10 +155,11 @@ function fetchRelease(host: HostScriptInput): string {
 function fetchPlugins(host: HostScriptInput): string {
   if (!host.pluginBundle) return "";
   return `
-  # The plugin bundle's paths are relative to Moodle's root (mod/..., local/...).
+  # The plugin bundle's paths are relative to Moodle's web root (mod/...,
+  # local/...), which is public/ from Moodle 5.1 on.
   if ! command -v curl >/dev/null 2>&1; then apt_install curl ca-certificates; fi
   fetch "$PLUGINS_URL" "$STAGE/plugins.tar.gz" "$PLUGINS_SHA256"
-  tar --extract --gzip --file "$STAGE/plugins.tar.gz" --directory "$STAGE/tree" --no-same-owner --no-same-permissions`;
+  tar --extract --gzip --file "$STAGE/plugins.tar.gz" --directory "$(release_web_root "$STAGE/tree")" --no-same-owner --no-same-permissions`;
 }
 
 /**
@@ -153,7 +180,8 @@ export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions)
   const vars: Array<[string, string | number]> = [
     ["HOST_NAME", host.hostName],
     ["RELEASE_DIR", host.releaseDir],
-    ["RELEASE_ID", releaseId(host)],
+    ["RELEASE_KEY", releaseId(host)],
+    ["RELEASE_ID", releaseDescription(host)],
     ["PHP_ETC", paths.phpEtcDir],
     ["APACHE_DIR", paths.apacheDir],
     ["STATE_DIR", paths.stateDir],
@@ -180,7 +208,7 @@ export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions)
     ["SITES_DIR", `${paths.fleetEtcDir}/sites`],
   ];
   if ("git" in host.release) {
-    vars.push(["GIT_URL", host.release.git.url], ["GIT_BRANCH", host.release.git.branch]);
+    vars.push(["GIT_URL", host.release.git.url], ["GIT_COMMIT", host.release.git.commit.toLowerCase()], ["GIT_TAG", host.release.git.tag ?? ""]);
   } else {
     vars.push(["TARBALL_URL", host.release.tarball.url], ["TARBALL_SHA256", host.release.tarball.sha256.toLowerCase()]);
   }
@@ -308,30 +336,44 @@ reload_service "php$PHP_VERSION-fpm"
 reload_service apache2
 unlock_config`,
 
-    `# The Moodle release, fetched once per host into a staging directory next
-# to RELEASE_DIR and swapped in when complete; root-owned and read-only.
+    `# The wanted Moodle release, fetched once per host into its own directory
+# (<release dir>/<key>) beside the ones the sites run, through a staging
+# directory that is renamed when complete; root-owned and read-only. Sites
+# switch to it one by one, each through Moodle's upgrade (the site tool).
+ensure_dir "$RELEASE_DIR" 0755 root root
+WANT_DIR=$RELEASE_DIR/$RELEASE_KEY
 CURRENT_RELEASE=""
-if [ -f "$RELEASE_DIR/.release-id" ]; then CURRENT_RELEASE=$(cat -- "$RELEASE_DIR/.release-id"); fi
+if [ -f "$WANT_DIR/.release-id" ]; then CURRENT_RELEASE=$(cat -- "$WANT_DIR/.release-id"); fi
 if [ "$CURRENT_RELEASE" = "$RELEASE_ID" ]; then
-  log "Moodle release up to date in $RELEASE_DIR"
+  log "Moodle release up to date in $WANT_DIR"
 else
-  log "fetching Moodle release: $RELEASE_ID"
-  (umask 022 && mkdir -p -- "\${RELEASE_DIR%/*}")
-  STAGE=$(mktemp -d -- "$RELEASE_DIR.stage.XXXXXX")
+  log "fetching Moodle release $RELEASE_KEY: $RELEASE_ID"
+  STAGE=$(mktemp -d -- "$RELEASE_DIR/.stage.XXXXXX")
   CLEANUP+=("$STAGE")
   ${fetchRelease(host)}${fetchPlugins(host)}
-  [ -f "$STAGE/tree/admin/cli/install_database.php" ] || die "the release has no admin/cli/install_database.php: not a Moodle tree"
+  [ -f "$(release_web_root "$STAGE/tree")/admin/cli/install_database.php" ] || die "the release has no admin/cli/install_database.php: not a Moodle tree"
+  # Before anything of it is used: a release this host's PHP cannot run
+  # never reaches a site.
+  require_release_php "$STAGE/tree" "release $RELEASE_KEY"
   cat >"$STAGE/tree/config.php" ${heredoc(releaseConfigPhp()).trimEnd()}
   printf '%s\\n' "$RELEASE_ID" >"$STAGE/tree/.release-id"
   chown -R root:root -- "$STAGE/tree"
   find "$STAGE/tree" -type d -exec chmod 0755 {} +
   find "$STAGE/tree" -type f -exec chmod 0644 {} +
-  if [ -e "$RELEASE_DIR" ]; then mv -- "$RELEASE_DIR" "$STAGE/previous"; fi
-  mv -- "$STAGE/tree" "$RELEASE_DIR"
-  log "Moodle release in place"
-fi`,
+  # Only a directory no complete release left (an interrupted copy) can be
+  # in the way: the key names the content.
+  if [ -e "$WANT_DIR" ]; then mv -- "$WANT_DIR" "$STAGE/previous"; fi
+  mv -- "$STAGE/tree" "$WANT_DIR"
+  log "Moodle release $RELEASE_KEY in place"
+fi
+require_release_php "$WANT_DIR" "release $RELEASE_KEY"
+# The host's wanted release: a site command that names none runs it.
+printf '%s\\n' "$RELEASE_KEY" | put_file "$RELEASE_DIR/.current" 0644 root root
+printf '%s\\n' "$RELEASE_ID" | put_file "$RELEASE_DIR/.release-id" 0644 root root
+commit_files`,
 
     siteToolSection(paths),
+    releaseCleanupSection(),
     `log "host ready"`,
   ].filter((s) => s !== "");
 
@@ -342,7 +384,7 @@ fi`,
     ],
     tag: `host ${host.hostName}`,
     vars,
-    fns: ["ensureDir", "putFile", "mysqlRoot", "phpVersion", "phpPreflight", "lock", "reload", "packages", "redis", ...(!("git" in host.release) || host.pluginBundle ? (["fetch"] as const) : [])],
+    fns: ["ensureDir", "putFile", "mysqlRoot", "phpVersion", "phpPreflight", "lock", "reload", "packages", "release", "redis", ...(!("git" in host.release) || host.pluginBundle ? (["fetch"] as const) : [])],
     body,
   });
 }
@@ -434,6 +476,31 @@ done
 if [ "\${#REAPPLY_FAILED[@]}" -gt 0 ]; then
   die "the site tool could not re-apply site(s) \${REAPPLY_FAILED[*]} (see above); the next run retries them"
 fi`;
+}
+
+/**
+ * Releases no site runs or is being switched to, other than the wanted one,
+ * are removed. A site's `<id>.release` records the code it was last
+ * upgraded to and its recorded parameters the release it should run: both
+ * stay. Only directories of this layout (a key holding .release-id) are
+ * ever removed.
+ */
+function releaseCleanupSection(): string {
+  return `# Releases no site uses any more.
+for OLD_RELEASE in "$RELEASE_DIR"/*; do
+  OLD_KEY=\${OLD_RELEASE##*/}
+  [[ $OLD_KEY =~ ^[0-9a-f]{16}$ ]] && [ -d "$OLD_RELEASE" ] && [ -f "$OLD_RELEASE/.release-id" ] || continue
+  [ "$OLD_KEY" != "$RELEASE_KEY" ] || continue
+  IN_USE=no
+  for RECORD in "$SITES_DIR"/*.release "$SITES_DIR"/*.env; do
+    [ -f "$RECORD" ] || continue
+    if grep -qxF -e "$OLD_RELEASE" -e "RELEASE_ID=$OLD_KEY" -- "$RECORD"; then IN_USE=yes; fi
+  done
+  if [ "$IN_USE" = no ]; then
+    log "removing release $OLD_KEY: no site runs it"
+    rm -rf -- "$OLD_RELEASE"
+  fi
+done`;
 }
 
 function dirOf(path: string): string {

@@ -11,7 +11,7 @@ export function tlsFiles(paths: SystemPaths): { certificate: string; key: string
   return { certificate: `${paths.tlsDir}/wildcard.crt`, key: `${paths.tlsDir}/wildcard.key` };
 }
 
-/** Host-wide Apache settings for the shared release. */
+/** Host-wide Apache settings for the releases (releaseDir holds one directory per release). */
 export function hostApacheConf(releaseDir: string): string {
   return `# The Moodle release shared by every site on this host (written by moodle-fleet)
 <Directory ${releaseDir}>
@@ -22,6 +22,9 @@ export function hostApacheConf(releaseDir: string): string {
 </Directory>
 # Parts of Moodle's tree that are not meant to be served.
 RedirectMatch 404 "/(\\.|vendor/|node_modules/|composer\\.(json|lock)|environment\\.xml|upgrade\\.txt|UPGRADING\\.md|db/install\\.xml|phpunit\\.xml|behat/|fixtures/)"
+# A site still served from a release directory of the older layout (the
+# releases' root itself) must not reach the releases fetched into it.
+RedirectMatch 404 "^/[0-9a-f]{16}(/|$)"
 `;
 }
 

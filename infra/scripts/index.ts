@@ -16,6 +16,7 @@ export {
   REQUIRED_PACKAGES,
   hostBootstrapScript,
   mariadbMaxConnections,
+  releaseDescription,
   releaseId,
   siteToolHostConf,
 } from "./bootstrap";

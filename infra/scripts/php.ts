@@ -52,6 +52,12 @@ if (!is_string($moodlefleetsite)
 require($moodlefleetsite);
 unset($moodlefleetsite);
 
-require_once(__DIR__ . '/lib/setup.php');
+// From Moodle 5.1 the code lives in public/ and config.php stays in the
+// release's root (moodledev.io/docs/5.1/guides/restructure).
+if (is_dir(__DIR__ . '/public')) {
+    require_once(__DIR__ . '/public/lib/setup.php');
+} else {
+    require_once(__DIR__ . '/lib/setup.php');
+}
 `;
 }

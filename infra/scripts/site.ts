@@ -55,6 +55,7 @@ function installFlags(site: SiteScriptInput): string[] {
     ["data-dir", site.dataDir],
     ["php-workers", site.phpWorkers],
     ["release-dir", site.releaseDir],
+    ["release-id", site.releaseId],
     ["site-root", site.siteRoot],
     ["archive-dir", site.archiveDir],
   ];
@@ -64,7 +65,11 @@ function installFlags(site: SiteScriptInput): string[] {
 /**
  * Installs the site, or brings a finished one up to date (its database and
  * data kept): `moodle-fleet-site install --school-id=… …`, every value one
- * quoted shell word. Standard input: {@link siteInstallStdin}.
+ * quoted shell word. Standard input: {@link siteInstallStdin}. A finished
+ * site that runs another release than `releaseId` is upgraded to it:
+ * maintenance on, its code switched, Moodle's upgrade.php as the site's
+ * user, maintenance off; a failed upgrade leaves it in maintenance and
+ * fails the command. A downgrade is refused.
  */
 export function siteInstallCommand(site: SiteScriptInput, opts?: ScriptOptions): string {
   validateSiteInput(site);

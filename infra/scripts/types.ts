@@ -6,9 +6,13 @@
  * infra/host-tool/moodle-fleet-site).
  */
 
-/** Where the Moodle code of a host comes from. Fetched once per host. */
+/**
+ * Where the Moodle code of a host comes from, pinned: a git commit (and the
+ * tag that must resolve to it) or a tarball and its digest. Fetched once per
+ * host and release.
+ */
 export type MoodleReleaseSource =
-  | { git: { url: string; branch: string } }
+  | { git: { url: string; commit: string; tag?: string } }
   | { tarball: { url: string; sha256: string } };
 
 /** A tar.gz of plugins, paths relative to the Moodle root (e.g. `mod/foo/…`), unpacked over the release. */
@@ -45,7 +49,11 @@ export interface HostScriptInput {
   sitesPerHost?: number;
   release: MoodleReleaseSource;
   pluginBundle?: PluginBundle;
-  /** Shared, read-only Moodle code of all sites on the host, e.g. `/srv/moodle/release`. Must not be a mount point. */
+  /**
+   * Where the host keeps its releases, e.g. `/srv/moodle/release`: one
+   * read-only directory per release, `<releaseDir>/<release key>`, shared by
+   * the sites that run it. Must not be a mount point.
+   */
   releaseDir: string;
   /** The wildcard certificate (PEM, chain included). Its private key arrives on the bootstrap's standard input. */
   tls?: { certificate: string };
@@ -89,8 +97,16 @@ export interface SiteScriptInput {
   dataDir: string;
   /** Size of the site's php-fpm pool (pm.max_children). */
   phpWorkers: number;
-  /** The host's shared release, e.g. `/srv/moodle/release`. */
+  /** Where the host keeps its releases, e.g. `/srv/moodle/release` (HostScriptInput.releaseDir). */
   releaseDir: string;
+  /**
+   * The release the site should run: its key ({@link releaseKey}, 16 hex
+   * digits), a directory below releaseDir that the host bootstrap fetched.
+   * A site that runs another one is upgraded to it (maintenance, Moodle's
+   * upgrade.php, maintenance off). Optional: without it the site runs the
+   * release the host's bootstrap fetched last.
+   */
+  releaseId?: string;
   /** Per-site directory holding config.php, e.g. `/srv/moodle/sites/04123456`. */
   siteRoot: string;
   /** Where the site's delete leaves its archives, e.g. `/srv/moodle/archive`. */

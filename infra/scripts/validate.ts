@@ -28,6 +28,10 @@ const RE = {
   sha256: /^[0-9a-fA-F]{64}$/,
   gitRef: /^[A-Za-z0-9][A-Za-z0-9._/-]*$/,
   fetchUrl: /^(?:https?|git|ssh|file):\/\/[\x21-\x7e]+$/,
+  gitUrl: /^(?:(?:https|ssh):\/\/[\x21-\x7e]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[\x21-\x7e]+)$/,
+  releaseUrl: /^(?:https|file):\/\/[\x21-\x7e]+$/,
+  commit: /^[0-9a-fA-F]{40}$/,
+  releaseKey: /^[0-9a-f]{16}$/,
   sshKey:
     /^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: [^\r\n]*)?$/,
   // Control characters other than tab, including DEL and the C1 range.
@@ -151,16 +155,19 @@ export function validateHostInput(h: HostScriptInput): void {
 function validateRelease(h: HostScriptInput): void {
   const r = h.release as Record<string, unknown>;
   if ("git" in r && r.git) {
-    const g = h.release as { git: { url: string; branch: string } };
-    fetchUrl("HostScriptInput.release.git.url", g.git.url);
-    const b = matches("HostScriptInput.release.git.branch", g.git.branch, RE.gitRef, "must be a git branch or tag name");
-    check(!b.includes(".."), "HostScriptInput.release.git.branch", b, "must not contain '..'");
+    const g = (h.release as { git: { url: string; commit: string; tag?: string } }).git;
+    matches("HostScriptInput.release.git.url", g.url, RE.gitUrl, "must be an https or ssh git URL without spaces or control characters");
+    matches("HostScriptInput.release.git.commit", g.commit, RE.commit, "must be a full commit id (40 hex digits)");
+    if (g.tag !== undefined) {
+      const t = matches("HostScriptInput.release.git.tag", g.tag, RE.gitRef, "must be a git tag name");
+      check(!t.includes(".."), "HostScriptInput.release.git.tag", t, "must not contain '..'");
+    }
   } else if ("tarball" in r && r.tarball) {
     const t = h.release as { tarball: { url: string; sha256: string } };
-    fetchUrl("HostScriptInput.release.tarball.url", t.tarball.url);
+    matches("HostScriptInput.release.tarball.url", t.tarball.url, RE.releaseUrl, "must be an https or file URL without spaces or control characters");
     matches("HostScriptInput.release.tarball.sha256", t.tarball.sha256, RE.sha256, "must be 64 hex digits");
   } else {
-    throw new ScriptInputError("HostScriptInput.release", h.release, "must be {git:{url,branch}} or {tarball:{url,sha256}}");
+    throw new ScriptInputError("HostScriptInput.release", h.release, "must be {git:{url,commit,tag?}} or {tarball:{url,sha256}}");
   }
   if (h.pluginBundle !== undefined) {
     fetchUrl("HostScriptInput.pluginBundle.url", h.pluginBundle.url);
@@ -186,6 +193,7 @@ export function validateSiteInput(s: SiteScriptInput): void {
   int(f("phpWorkers"), s.phpWorkers, 1, 1000);
   if (s.uid !== undefined) int(f("uid"), s.uid, 1000, 2147483646);
   const release = absPath(f("releaseDir"), s.releaseDir, 2);
+  if (s.releaseId !== undefined) matches(f("releaseId"), s.releaseId, RE.releaseKey, "must be a release key (16 hex digits)");
   const data = absPath(f("dataDir"), s.dataDir, 2);
   const root = absPath(f("siteRoot"), s.siteRoot, 2);
   const archive = absPath(f("archiveDir"), s.archiveDir, 2);

@@ -172,7 +172,7 @@ config:
     standard: {vcpu: 4, memoryMiB: 8192, sitesPerHost: 4, diskGiBPerSite: 20, phpWorkers: 4, rootDiskGiB: 20}
   moodle-fleet:dns: {server: 10.20.0.53, zone: schulen.example, tsigKeyName: fleet}
   moodle-fleet:moodle:
-    release: {git: {url: "https://git.example/moodle.git", branch: MOODLE_405_STABLE}}
+    release: {git: {url: "https://git.example/moodle.git", commit: "0123456789abcdef0123456789abcdef01234567"}}
   moodle-fleet:ssh: {}
   moodle-fleet:dnsTsigSecret:
     secure: v1:abc

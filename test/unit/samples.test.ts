@@ -55,7 +55,7 @@ describe("committed sample inputs", () => {
       small: { vcpu: 4, memoryMiB: 16384, sitesPerHost: 25, diskGiBPerSite: 20, phpWorkers: 4, rootDiskGiB: 20 },
       standard: { vcpu: 8, memoryMiB: 32768, sitesPerHost: 50, diskGiBPerSite: 20, phpWorkers: 8, rootDiskGiB: 20 },
     });
-    expect(config?.moodle.release.git?.branch).toBe("MOODLE_405_STABLE");
+    expect(config?.moodle.release.git).toMatchObject({ tag: "v4.5.7", commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
     expect(config?.allowPlainHttp).toBe(false);
   });
 

@@ -127,7 +127,7 @@ describe("SSH host keys of VMs created from now on", () => {
   it("keep the user-data a secret", async () => {
     const input = hostScriptInput(
       { name: "hv01-vm01", address: "10.20.1.10", prefixLength: 24, gateway: "10.20.1.1", nameservers: ["10.20.0.53"], phpWorkers: 2, sitesPerHost: 4 } as never,
-      { domain: "schulen.example", ssh: { user: "root" }, moodle: { release: { git: { url: "https://g.example/m.git", branch: "main" } }, releaseDir: "/srv/moodle/release" } } as never,
+      { domain: "schulen.example", ssh: { user: "root" }, moodle: { release: { git: { url: "https://g.example/m.git", commit: "0123456789abcdef0123456789abcdef01234567" } }, releaseDir: "/srv/moodle/release" } } as never,
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8fHf5bGqGzB0yBEHn7yH5ioOmhM4Mw0t7y7RZ0p1S",
     );
     const userData = hostUserData(input, crypto.randomBytes(32).toString("base64"));

@@ -11,6 +11,7 @@ import {
   hostBootstrapScript,
   mariadbMaxConnections,
   releaseConfigPhp,
+  releaseDescription,
   releaseId,
   siteInstallCommand,
   siteInstallStdin,
@@ -23,7 +24,7 @@ import {
 } from "../../../infra/scripts";
 import { cronLogrotateConf } from "../../../infra/scripts/bootstrap";
 import { hostApacheConf, hostPhpIni, hostWwwPoolOverride } from "../../../infra/scripts/configs";
-import { Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
+import { RELEASE_COMMIT, Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
 const KEY_TOKEN = "KEYSECRETq8Zr";
@@ -126,42 +127,135 @@ describe("hostBootstrapScript", () => {
     expect(readFileSync(join(sbx.paths.phpEtcDir, "8.2/fpm/pool.d/zz-moodle-fleet-www.conf"), "utf8")).toBe(hostWwwPoolOverride(2));
     expect(readFileSync(join(sbx.paths.apacheDir, "sites-available/000-moodle-fleet-default.conf"), "utf8")).toMatch(/SSLCertificateKeyFile .*wildcard\.key/);
 
-    // The release: cloned once, shallow, without .git, with the dispatching config.php.
-    const git = sbx.callsOf("git");
-    expect(git).toHaveLength(1);
-    expect(git[0].argv).toEqual(expect.arrayContaining(["clone", "--depth", "1", "--branch", "MOODLE_405_STABLE", "--", "https://git.example.org/moodle.git"]));
-    expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(`${releaseId(host)}\n`);
-    expect(readFileSync(join(release, "config.php"), "utf8")).toBe(releaseConfigPhp());
-    expect(existsSync(join(release, ".git"))).toBe(false);
-    expect(existsSync(join(release, "admin/cli/install_database.php"))).toBe(true);
-    const m = modes(release);
+    // The release: the pinned commit fetched once, shallow, over https or
+    // ssh only, checked out and checked, without .git, in its own directory
+    // named by its key, with the dispatching config.php.
+    const git = sbx.callsOf("git").map((c) => c.argv.filter((a) => !a.startsWith("protocol.") && a !== "-c").join(" "));
+    const stage = sbx.callsOf("git")[0].argv.at(-1)!;
+    expect(git).toEqual([
+      `init --quiet -- ${stage}`,
+      `-C ${stage} remote add origin https://git.example.org/moodle.git`,
+      `-C ${stage} fetch --quiet --depth 1 origin ${RELEASE_COMMIT}`,
+      `-C ${stage} advice.detachedHead=false checkout --quiet ${RELEASE_COMMIT}`,
+      `-C ${stage} rev-parse HEAD`,
+    ]);
+    expect(sbx.callsOf("git")[1].argv.slice(0, 6)).toEqual(["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ssh.allow=always"]);
+    const tree = join(release, releaseId(host));
+    expect(releaseId(host)).toMatch(/^[0-9a-f]{16}$/);
+    expect(readFileSync(join(tree, ".release-id"), "utf8")).toBe(`${releaseDescription(host)}\n`);
+    expect(readFileSync(join(release, ".current"), "utf8")).toBe(`${releaseId(host)}\n`);
+    expect(readFileSync(join(tree, "config.php"), "utf8")).toBe(releaseConfigPhp());
+    expect(existsSync(join(tree, ".git"))).toBe(false);
+    expect(existsSync(join(tree, "admin/cli/install_database.php"))).toBe(true);
+    const m = modes(tree);
     expect([...m.dirs]).toEqual(["755"]);
     expect([...m.files]).toEqual(["644"]);
-    expect(sbx.callsOf("chown").some((c) => c.argv.join(" ") === `-R root:root -- ${c.argv[3]}` && c.argv[3].startsWith(`${release}.stage.`))).toBe(true);
-    expect(readdirSync(sbx.p("srv/moodle"))).toEqual(["release"]); // no staging left
+    expect(sbx.callsOf("chown").some((c) => c.argv.join(" ") === `-R root:root -- ${c.argv[3]}` && c.argv[3].startsWith(`${release}/.stage.`))).toBe(true);
+    expect(readdirSync(release).sort()).toEqual([".current", ".release-id", releaseId(host)]); // no staging left
   });
 
   it("is idempotent: the second run fetches and installs nothing", () => {
     const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
     expect(sbx.run(script).status).toBe(0);
-    const idBefore = readFileSync(join(release, ".release-id"), "utf8");
+    const idBefore = readFileSync(join(release, releaseId(sbx.host()), ".release-id"), "utf8");
     sbx.clearLog();
     const r = sbx.run(script);
     expect(r.status, r.stderr).toBe(0);
     expect(sbx.callsOf("git")).toHaveLength(0);
     expect(sbx.callsOf("apt-get")).toHaveLength(0);
     expect(r.stderr).toMatch(/release up to date/);
-    expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(idBefore);
+    expect(readFileSync(join(release, releaseId(sbx.host()), ".release-id"), "utf8")).toBe(idBefore);
   }, SLOW);
 
-  it("replaces the release when the wanted branch changes", () => {
-    expect(sbx.run(hostBootstrapScript(sbx.host(), { paths: sbx.paths })).status).toBe(0);
-    writeFileSync(join(release, "old-only"), "x");
-    const newer = sbx.host({ release: { git: { url: "https://git.example.org/moodle.git", branch: "MOODLE_500_STABLE" } } });
+  it("fetches a new release beside the one a site runs, keeps that one while it is used, and removes it after", () => {
+    const old = sbx.host();
+    expect(sbx.run(hostBootstrapScript(old, { paths: sbx.paths })).status).toBe(0);
+    const oldTree = join(release, releaseId(old));
+    // A site runs the old release; a directory that is not a release of this layout lies beside it.
+    mkdirSync(join(sbx.paths.fleetEtcDir, "sites"), { recursive: true });
+    writeFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.release"), `${oldTree}\n`);
+    mkdirSync(join(release, "legacy-tree/admin"), { recursive: true });
+    const newer = sbx.host({ release: { git: { url: "https://git.example.org/moodle.git", commit: "f".repeat(40) } } });
+    expect(releaseId(newer)).not.toBe(releaseId(old));
     const r = sbx.run(hostBootstrapScript(newer, { paths: sbx.paths }));
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(`${releaseId(newer)}\n`);
-    expect(existsSync(join(release, "old-only"))).toBe(false);
+    const newTree = join(release, releaseId(newer));
+    expect(readFileSync(join(newTree, ".release-id"), "utf8")).toBe(`${releaseDescription(newer)}\n`);
+    expect(readFileSync(join(release, ".current"), "utf8")).toBe(`${releaseId(newer)}\n`);
+    expect(existsSync(join(oldTree, "admin/cli/install_database.php"))).toBe(true); // in use: untouched
+    expect(r.stderr).not.toMatch(/removing release/);
+
+    // The site moved on: the next run removes the old release, nothing else.
+    writeFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.release"), `${newTree}\n`);
+    const again = sbx.run(hostBootstrapScript(newer, { paths: sbx.paths }));
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`removing release ${releaseId(old)}: no site runs it`);
+    expect(readdirSync(release).sort()).toEqual([".current", ".release-id", releaseId(newer), "legacy-tree"].sort());
+  }, SLOW);
+
+  it("keeps a release a site's recorded parameters still want (its upgrade pending)", () => {
+    const old = sbx.host();
+    expect(sbx.run(hostBootstrapScript(old, { paths: sbx.paths })).status).toBe(0);
+    mkdirSync(join(sbx.paths.fleetEtcDir, "sites"), { recursive: true });
+    writeFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.env"), `SCHOOL_ID=04100001\nRELEASE_ID=${releaseId(old)}\n`);
+    const newer = sbx.host({ release: { git: { url: "https://git.example.org/moodle.git", commit: "f".repeat(40) } } });
+    const r = sbx.run(hostBootstrapScript(newer, { paths: sbx.paths }));
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(release, releaseId(old), ".release-id"))).toBe(true);
+  }, SLOW);
+
+  it("checks that the tag resolves to the pinned commit, and refuses the release when it does not", () => {
+    const tagged = sbx.host({ release: { git: { url: "git@git.example.org:moodle.git", commit: RELEASE_COMMIT, tag: "v4.5.7" } } });
+    sbx.setState("git_tag_commit", `${"a".repeat(40)}\n`);
+    const moved = sbx.run(hostBootstrapScript(tagged, { paths: sbx.paths }));
+    expect(moved.status).not.toBe(0);
+    expect(moved.stderr).toContain(`tag v4.5.7 is commit ${"a".repeat(40)}, not the pinned ${RELEASE_COMMIT}: refusing the release`);
+    expect(existsSync(join(release, releaseId(tagged)))).toBe(false);
+    expect(existsSync(join(release, ".current"))).toBe(false);
+    expect(sbx.callsOf("git").some((c) => c.argv.includes("checkout"))).toBe(false);
+
+    sbx.setState("git_tag_commit", `${RELEASE_COMMIT}\n`);
+    sbx.clearLog();
+    const ok = sbx.run(hostBootstrapScript(tagged, { paths: sbx.paths }));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(sbx.callsOf("git").some((c) => c.argv.join(" ").endsWith("fetch --quiet --depth 1 origin +refs/tags/v4.5.7:refs/tags/v4.5.7"))).toBe(true);
+    expect(existsSync(join(release, releaseId(tagged), "admin/cli/install_database.php"))).toBe(true);
+  }, SLOW);
+
+  it("refuses a release whose PHP minimum is above the host's PHP, before any site could use it", () => {
+    sbx.setState("php_minimum", "8.3.0");
+    sbx.setState("php_full_version", "8.2.29");
+    const host = sbx.host();
+    const r = sbx.run(hostBootstrapScript(host, { paths: sbx.paths }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`release ${releaseId(host)} needs PHP 8.3.0 or later (lib/phpminimumversionlib.php); this host has PHP 8.2.29: no site is switched to it`);
+    expect(existsSync(join(release, releaseId(host)))).toBe(false);
+    expect(existsSync(join(release, ".current"))).toBe(false);
+
+    sbx.setState("php_full_version", "8.3.1");
+    sbx.clearLog();
+    expect(sbx.run(hostBootstrapScript(host, { paths: sbx.paths })).status).toBe(0);
+  }, SLOW);
+
+  it("takes Moodle 5.1's layout: plugins unpacked under public/, config.php in the release's root", () => {
+    const sum = tarFixture("moodle-5.1.tgz", {
+      "moodle/public/admin/cli/install_database.php": "<?php\n",
+      "moodle/public/lib/phpminimumversionlib.php": "<?php\n    $minimumversion = '8.2.0';\n",
+      "moodle/public/r.php": "<?php\n",
+      "moodle/composer.json": "{}\n",
+    });
+    const plugins = tarFixture("plugins.tgz", { "local/fleet/version.php": "<?php\n" });
+    const host = sbx.host({
+      release: { tarball: { url: "https://dl.example.org/moodle-5.1.tgz", sha256: sum } },
+      pluginBundle: { url: "https://dl.example.org/plugins.tgz", sha256: plugins },
+    });
+    const r = sbx.run(hostBootstrapScript(host, { paths: sbx.paths }));
+    expect(r.status, r.stderr).toBe(0);
+    const tree = join(release, releaseId(host));
+    expect(existsSync(join(tree, "public/local/fleet/version.php"))).toBe(true);
+    expect(existsSync(join(tree, "local"))).toBe(false);
+    expect(readFileSync(join(tree, "config.php"), "utf8")).toBe(releaseConfigPhp());
+    expect(releaseConfigPhp()).toContain("require_once(__DIR__ . '/public/lib/setup.php');");
   }, SLOW);
 
   it("installs only missing packages; Moodle's PHP extensions are required, php-soap is tried once", () => {
@@ -312,6 +406,7 @@ describe("hostBootstrapScript", () => {
   it("fetches a tarball, checks its sha256, strips the top directory and adds plugins", () => {
     const sum = tarFixture("moodle-4.5.tgz", {
       "moodle/admin/cli/install_database.php": "<?php\n",
+      "moodle/lib/phpminimumversionlib.php": "<?php\n    $minimumversion = '8.1.0';\n",
       "moodle/index.php": "<?php\n",
       "moodle/.htaccess": "deny\n",
     });
@@ -322,11 +417,12 @@ describe("hostBootstrapScript", () => {
     });
     const r = sbx.run(hostBootstrapScript(host, { paths: sbx.paths }));
     expect(r.status, r.stderr).toBe(0);
-    expect(existsSync(join(release, "admin/cli/install_database.php"))).toBe(true);
-    expect(existsSync(join(release, ".htaccess"))).toBe(true);
-    expect(existsSync(join(release, "local/fleet/version.php"))).toBe(true);
-    expect(existsSync(join(release, "moodle"))).toBe(false);
-    expect([...modes(release).files]).toEqual(["644"]);
+    const tree = join(release, releaseId(host));
+    expect(existsSync(join(tree, "admin/cli/install_database.php"))).toBe(true);
+    expect(existsSync(join(tree, ".htaccess"))).toBe(true);
+    expect(existsSync(join(tree, "local/fleet/version.php"))).toBe(true);
+    expect(existsSync(join(tree, "moodle"))).toBe(false);
+    expect([...modes(tree).files]).toEqual(["644"]);
     expect(sbx.callsOf("sha256sum").filter((c) => c.argv.includes("--check"))).toHaveLength(2);
   });
 
@@ -340,7 +436,7 @@ describe("hostBootstrapScript", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/checksum mismatch/);
     expect(readFileSync(join(release, ".release-id"), "utf8")).toBe(before);
-    expect(readdirSync(sbx.p("srv/moodle"))).toEqual(["release"]);
+    expect(readdirSync(release).sort()).toEqual([".current", ".release-id", releaseId(sbx.host())]); // no staging left
   }, SLOW);
 
   it("refuses a TLS host without the key on stdin, before touching anything", () => {
@@ -355,8 +451,12 @@ describe("hostBootstrapScript", () => {
       { tls: { certificate: `${CERT}${TLS_KEY}` } },
       { hostName: "bad host" },
       { sshPublicKey: "ssh-ed25519 AAAA\nssh-rsa BBBB" },
-      { release: { git: { url: "ext::sh -c touch% /tmp/x", branch: "main" } } },
-      { release: { git: { url: "https://git.example.org/m.git", branch: "--upload-pack=x" } } },
+      { release: { git: { url: "ext::sh -c touch% /tmp/x", commit: RELEASE_COMMIT } } },
+      { release: { git: { url: "http://git.example.org/m.git", commit: RELEASE_COMMIT } } },
+      { release: { git: { url: "git://git.example.org/m.git", commit: RELEASE_COMMIT } } },
+      { release: { git: { url: "https://git.example.org/m.git", commit: "main" } } },
+      { release: { git: { url: "https://git.example.org/m.git", commit: RELEASE_COMMIT, tag: "--upload-pack=x" } } },
+      { release: { tarball: { url: "http://x.example/m.tgz", sha256: "a".repeat(64) } } },
       { release: { tarball: { url: "https://x.example/m.tgz", sha256: "abc" } } },
       { releaseDir: "/srv" },
       { gateway: "fe80::1" },

@@ -48,7 +48,7 @@ function host(overrides: Partial<HostScriptInput> = {}): HostScriptInput {
     sshUser: "root",
     sshPublicKey: TRICKY_KEY,
     phpWorkers: 2,
-    release: { git: { url: "https://git.example.org/moodle.git", branch: "MOODLE_405_STABLE" } },
+    release: { git: { url: "https://git.example.org/moodle.git", commit: "0123456789abcdef0123456789abcdef01234567" } },
     releaseDir: "/srv/moodle/release",
     timezone: "Europe/Berlin",
     tls: { certificate: "-----BEGIN CERTIFICATE-----\nMIIBpublic\n-----END CERTIFICATE-----\n" },

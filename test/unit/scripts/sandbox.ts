@@ -37,6 +37,10 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The release key the sandbox's sites run, and the commit its hosts pin. */
+export const RELEASE_KEY = "0123456789abcdef";
+export const RELEASE_COMMIT = "0123456789abcdef0123456789abcdef01234567";
+
 const binaries = new Map<string, string>();
 
 /** Looks the real binaries up with one shell: one process per name is slow on a busy machine. */
@@ -87,6 +91,7 @@ function simulatedStubs(): Record<string, string> {
 [ -e "$S/mysql_fail" ] && exit 1
 sql=$(${cat} "$__d/stdin")
 case "$sql" in
+  *"name = 'version'"*) ${cat} "$S/db_version" 2>/dev/null || echo 2024100700.00 ;;
   *information_schema.TABLES*) ${cat} "$S/config_tables" 2>/dev/null || echo 0 ;;
   *rolesactive*) ${cat} "$S/config_tables" 2>/dev/null || echo 0 ;;
   *information_schema.SCHEMATA*) ${cat} "$S/db_exists" 2>/dev/null || echo 0 ;;
@@ -97,7 +102,16 @@ exit 0`,
     mysqldump: `[ -e "$S/mysqldump_fail" ] && exit 2
 echo "-- dump of the last argument: \${!#}"`,
     // php-preflight.php: exits 1 with $S/preflight_<cli|fpm> as its complaint when that file exists.
+    // php -r (the version check) prints $S/php_full_version; upgrade.php
+    // records whether the site's maintenance page was there and exits with
+    // $S/upgrade_exit.
     php: `${cat} >"$__d/stdin"
+if [ "\${1:-}" = -r ]; then ${cat} "$S/php_full_version" 2>/dev/null || echo 8.2.29; exit 0; fi
+case "$*" in */admin/cli/upgrade.php*)
+  data=$(${R("sed")} -n "s/^\\$CFG->dataroot  = '\\(.*\\)';$/\\1/p" "$MOODLE_SITE_CONFIG")
+  if [ -e "$data/climaintenance.html" ]; then ${cp} "$data/climaintenance.html" "$__d/maintenance"; else echo none >"$__d/maintenance"; fi
+  exit "$(${cat} "$S/upgrade_exit" 2>/dev/null || echo 0)" ;;
+esac
 for a in "$@"; do case $a in */php-preflight.php)
   ${cp} "$a" "$__d/preflight.php"
   for sapi in cli fpm; do
@@ -159,13 +173,38 @@ printf 'install ok installed'`,
     "apt-get": `[ -e "$S/apt_fail" ] && exit 100
 if [ "$1" = install ]; then for a in "$@"; do ${rm} -f "$S/missing/$a"; done; fi
 exit 0`,
+    // A repository whose every commit is a small Moodle tree: checkout
+    // writes it; rev-parse answers HEAD with the checked-out commit (or
+    // $S/git_head) and a tag with $S/git_tag_commit.
     git: `[ -e "$S/git_fail" ] && exit 128
-dest=\${!#}
-${mkdir} -p "$dest/admin/cli" "$dest/lib" "$dest/.git"
-echo '<?php // installer test double' >"$dest/admin/cli/install_database.php"
-echo '<?php // setup test double' >"$dest/lib/setup.php"
-echo 'ref' >"$dest/.git/HEAD"
-echo '<?php' >"$dest/index.php"`,
+dir=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    -c) shift 2 ;;
+    -C) dir=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+case $1 in
+  init) ${mkdir} -p "\${!#}/.git" ;;
+  remote|fetch) ;;
+  checkout)
+    dest=$dir
+    ${mkdir} -p "$dest/admin/cli" "$dest/lib"
+    echo '<?php // installer test double' >"$dest/admin/cli/install_database.php"
+    echo '<?php // upgrade test double' >"$dest/admin/cli/upgrade.php"
+    echo '<?php // setup test double' >"$dest/lib/setup.php"
+    printf "<?php\\n\\$minimumversion = '%s';\\n" "$(${cat} "$S/php_minimum" 2>/dev/null || echo 8.1.0)" >"$dest/lib/phpminimumversionlib.php"
+    printf '<?php\\n$version  = 2024100700.00;\\n' >"$dest/version.php"
+    echo '<?php' >"$dest/index.php"
+    printf '%s\\n' "\${!#}" >"$dest/.git/HEAD" ;;
+  rev-parse)
+    case "\${!#}" in
+      HEAD) ${cat} "$S/git_head" 2>/dev/null || ${cat} "$dir/.git/HEAD" ;;
+      *) ${cat} "$S/git_tag_commit" 2>/dev/null || exit 1 ;;
+    esac ;;
+  *) exit 1 ;;
+esac`,
     nsupdate: `key=""; prev=""
 for a in "$@"; do if [ "$prev" = -k ]; then key=$a; fi; prev=$a; done
 ${cat} >"$__d/stdin"
@@ -378,6 +417,7 @@ export class Sandbox {
       dataDir: this.p(`srv/moodle/data/${id}`),
       phpWorkers: 4,
       releaseDir: this.p("srv/moodle/release"),
+      releaseId: RELEASE_KEY,
       siteRoot: this.p(`srv/moodle/sites/${id}`),
       archiveDir: this.p("srv/moodle/archive"),
       ...overrides,
@@ -395,7 +435,7 @@ export class Sandbox {
       sshUser: "root",
       sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOk3TestKeyOnlyForUnitTests fleet@example",
       phpWorkers: 2,
-      release: { git: { url: "https://git.example.org/moodle.git", branch: "MOODLE_405_STABLE" } },
+      release: { git: { url: "https://git.example.org/moodle.git", commit: RELEASE_COMMIT } },
       releaseDir: this.p("srv/moodle/release"),
       timezone: "Europe/Berlin",
       dataMount: this.p("srv"),
@@ -403,13 +443,26 @@ export class Sandbox {
     };
   }
 
-  /** A minimal stand-in of a Moodle release and the Redis admin secret, as if the bootstrap had run. */
-  fakeRelease(): void {
-    mkdirSync(this.p("srv/moodle/release/admin/cli"), { recursive: true });
-    writeFileSync(this.p("srv/moodle/release/admin/cli/install_database.php"), "<?php\n");
+  /**
+   * A minimal stand-in of a Moodle release in <releaseDir>/<key> (Moodle
+   * `version`, PHP minimum, the 5.1 public/ layout and the router as asked)
+   * and the Redis admin secret, as if the bootstrap had run.
+   */
+  fakeRelease(key = RELEASE_KEY, opts: { version?: string; phpMinimum?: string; public?: boolean; router?: boolean } = {}): string {
+    const dir = this.p(`srv/moodle/release/${key}`);
+    const web = opts.public ? join(dir, "public") : dir;
+    mkdirSync(join(web, "admin/cli"), { recursive: true });
+    mkdirSync(join(web, "lib"), { recursive: true });
+    writeFileSync(join(web, "admin/cli/install_database.php"), "<?php\n");
+    writeFileSync(join(web, "admin/cli/upgrade.php"), "<?php\n");
+    writeFileSync(join(web, "lib/phpminimumversionlib.php"), `<?php\n    $minimumversion = '${opts.phpMinimum ?? "8.1.0"}';\n`);
+    writeFileSync(join(web, "version.php"), `<?php\n$version  = ${opts.version ?? "2024100700.00"};              // YYYYMMDD\n`);
+    if (opts.router) writeFileSync(join(web, "r.php"), "<?php\n");
+    writeFileSync(join(dir, ".release-id"), `release ${key}\n`);
     // The Redis admin secret the bootstrap leaves (0600 root).
     mkdirSync(this.paths.stateDir, { recursive: true });
     writeFileSync(join(this.paths.stateDir, "redis-admin.secret"), `${"ab".repeat(32)}\n`, { mode: 0o600 });
+    return dir;
   }
 
   /**

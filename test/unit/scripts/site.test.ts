@@ -20,7 +20,7 @@ import { siteScriptInput } from "../../../infra/components/script-inputs";
 import { withRepairRequests } from "../../../infra/components/moodle-site";
 import type { FleetSettings, PlannedHost, PlannedSite } from "../../../infra/plan";
 import { createHash } from "node:crypto";
-import { Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
+import { RELEASE_COMMIT, RELEASE_KEY, Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
 const HOSTILE_NAME = `$(touch ${PAYLOAD}) 'single' "double" \`touch ${PAYLOAD}\` \`id\`\nSchüle Öhringen; rm -rf / ; touch ${PAYLOAD} & $HOME \\`;
@@ -68,6 +68,9 @@ function mysqlInput(sbx: Sandbox): string {
     .join("\n");
 }
 
+/** PHP running Moodle's scripts; `php -r` is the tool asking PHP for its version. */
+const moodleRuns = () => sbx.callsOf("php").filter((c) => c.argv[0] !== "-r");
+
 /** For tests that run the scripts more than once: each run starts a few hundred stub processes. */
 const SLOW = 240_000;
 
@@ -103,6 +106,7 @@ describe("moodle-fleet-site install", () => {
     const words = spawnSync("bash", ["-c", `printf '%s\\0' ${line.replace(/^\S+/, "")}`], { encoding: "utf8" }).stdout.split("\0").slice(0, -1);
     expect(words).toContain(`--full-name=${HOSTILE_NAME}`);
     expect(words).toContain(`--data-dir=${site.dataDir}`);
+    expect(words).toContain(`--release-id=${RELEASE_KEY}`);
     expect(words).not.toContain("--site-uid");
     expect(installCommand({ ...site, uid: 204123 })).toContain("--site-uid=204123");
     expect(existsSync(PAYLOAD)).toBe(false);
@@ -110,7 +114,10 @@ describe("moodle-fleet-site install", () => {
 
   it("keeps a site's commands small: create, update and delete together", () => {
     const host = { name: "moodle-vm-0007", phpWorkers: 4 } as PlannedHost;
-    const settings = { domain: "moodle.example.org", moodle: { releaseDir: "/srv/moodle/release" } } as FleetSettings;
+    const settings = {
+      domain: "moodle.example.org",
+      moodle: { releaseDir: "/srv/moodle/release", release: { git: { url: "https://git.example.org/moodle.git", commit: RELEASE_COMMIT } } },
+    } as FleetSettings;
     const planned = {
       schoolId: "04123456",
       name: "Grundschule am Lindenplatz Öhringen",
@@ -124,6 +131,7 @@ describe("moodle-fleet-site install", () => {
       adminUser: "admin",
     } as PlannedSite;
     const typical = siteScriptInput(planned, host, settings);
+    expect(typical.releaseId).toMatch(/^[0-9a-f]{16}$/);
     const create = withRepairRequests(siteInstallCommand(typical), 0);
     const bytes = 2 * Buffer.byteLength(create) + Buffer.byteLength(siteDeleteCommand(typical));
     console.log(`site command text (create + update + delete): ${bytes} bytes`);
@@ -142,12 +150,12 @@ describe("moodle-fleet-site install", () => {
     const runuser = sbx.callsOf("runuser");
     expect(runuser).toHaveLength(1);
     expect(runuser[0].argv.slice(0, 3)).toEqual(["-u", site.linuxUser, "--"]);
-    const php = sbx.callsOf("php");
+    const php = moodleRuns();
     expect(php).toHaveLength(1);
     expect(php[0].argv).toContain(`--fullname=${HOSTILE_NAME}`);
     expect(php[0].argv).toContain(`--shortname=${site.shortName}`);
     expect(php[0].argv).toContain("--agree-license");
-    expect(php[0].argv[1]).toBe(join(site.releaseDir, "admin/cli/install_database.php"));
+    expect(php[0].argv[1]).toBe(join(site.releaseDir, site.releaseId!, "admin/cli/install_database.php"));
     expect(php[0].stdin?.toString("utf8")).toBe(`${ADMIN_PASS}\n`);
     expect(php[0].env).toContain(`MOODLE_SITE_CONFIG=${site.siteRoot}/site-config.php`);
     expect(php[0].extra["arg1-mode"]).toBe("640"); // the wrapper
@@ -199,16 +207,16 @@ describe("moodle-fleet-site install", () => {
     expect(poolText).toContain(`[moodle-04123456]\nuser = ${site.linuxUser}\ngroup = ${site.linuxUser}\nlisten = ${sbx.paths.phpRunDir}/moodle-04123456.sock\n`);
     expect(poolText).toContain(`\nenv[${SITE_CONFIG_ENV}] = ${site.siteRoot}/site-config.php\n`);
     // Trailing slashes: open_basedir entries are prefixes.
-    expect(poolText).toContain(`\nphp_admin_value[open_basedir] = ${site.siteRoot}/:${site.dataDir}/:${site.releaseDir}/:/tmp/\n`);
+    expect(poolText).toContain(`\nphp_admin_value[open_basedir] = ${site.siteRoot}/:${site.dataDir}/:${site.releaseDir}/${site.releaseId}/:/tmp/\n`);
     const vhost = join(sbx.paths.apacheDir, "sites-available/moodle-04123456.conf");
     const vhostText = readFileSync(vhost, "utf8");
     expect(vhostText).toContain(`<VirtualHost *:80>\n    ServerName ${site.fqdn}\n    Redirect permanent / ${site.url}/\n</VirtualHost>\n`);
-    expect(vhostText).toContain(`<VirtualHost *:443>\n    ServerName ${site.fqdn}\n    DocumentRoot ${site.releaseDir}\n`);
+    expect(vhostText).toContain(`<VirtualHost *:443>\n    ServerName ${site.fqdn}\n    DocumentRoot ${site.releaseDir}/${site.releaseId}\n    AcceptPathInfo On\n    # no Moodle router (r.php) in this release\n`);
     expect(vhostText).toContain(`SetHandler "proxy:unix:${sbx.paths.phpRunDir}/moodle-04123456.sock|fcgi://moodle-04123456"`);
     expect(vhostText).toContain(`SSLCertificateFile ${sbx.paths.tlsDir}/wildcard.crt\n    SSLCertificateKeyFile ${sbx.paths.tlsDir}/wildcard.key\n`);
     expect(existsSync(join(sbx.paths.apacheDir, "sites-enabled/moodle-04123456.conf"))).toBe(true);
     const cron = join(sbx.paths.cronDir, "moodle-04123456");
-    expect(readFileSync(cron, "utf8")).toContain(`\n${SITE_CONFIG_ENV}=${site.siteRoot}/site-config.php\n* * * * * ${site.linuxUser} flock -n ${site.dataDir}/.cron.lock php ${site.releaseDir}/admin/cli/cron.php `);
+    expect(readFileSync(cron, "utf8")).toContain(`\n${SITE_CONFIG_ENV}=${site.siteRoot}/site-config.php\n* * * * * ${site.linuxUser} flock -n ${site.dataDir}/.cron.lock php ${site.releaseDir}/${site.releaseId}/admin/cli/cron.php `);
     expect(mode(cron)).toBe("644");
     // Cron's output goes to the site's own log, which only the site's user may write.
     const cronLog = join(sbx.paths.logDir, "cron/moodle-04123456.log");
@@ -261,7 +269,7 @@ describe("moodle-fleet-site install", () => {
     const r = sbx.run(installCommand(), STDIN);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/WRONGPASS/);
-    expect(sbx.callsOf("php")).toHaveLength(0);
+    expect(moodleRuns()).toHaveLength(0);
   });
 
   it("a reinstall keeps the site in maintenance from before the reset until it is served again", () => {
@@ -326,7 +334,7 @@ describe("moodle-fleet-site install", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(mysqlInput(sbx)).toContain(`DROP DATABASE IF EXISTS \`${site.dbName}\`;`);
     expect(existsSync(join(site.dataDir, "stale"))).toBe(false);
-    expect(sbx.callsOf("php")).toHaveLength(1);
+    expect(moodleRuns()).toHaveLength(1);
     expect(existsSync(join(site.siteRoot, ".installed"))).toBe(true);
 
     // What was there is archived first, and the site's sessions are gone.
@@ -428,7 +436,7 @@ describe("moodle-fleet-site install", () => {
   it("accepts a last line without a newline", () => {
     const r = sbx.run(installCommand(), `${DB_PASS}\n${ADMIN_PASS}`);
     expect(r.status, r.stderr).toBe(0);
-    expect(sbx.callsOf("php")[0].stdin?.toString("utf8")).toBe(`${ADMIN_PASS}\n`);
+    expect(moodleRuns()[0].stdin?.toString("utf8")).toBe(`${ADMIN_PASS}\n`);
   });
 
   it("records the site's parameters first, 0600 root in a 0700 directory, the hostile name exactly", () => {
@@ -533,6 +541,140 @@ describe("moodle-fleet-site install", () => {
     expect(() => siteInstallStdin({ dbPassword: "a\nb", adminPassword: "c" })).toThrow();
     expect(() => siteInstallStdin({ dbPassword: "", adminPassword: "c" })).toThrow();
   });
+});
+
+describe("moodle-fleet-site install: a new release", () => {
+  const NEXT = "fedcba9876543210";
+  const UPGRADE_MARK = "<!-- moodle-fleet: upgrading -->";
+  const page = () => join(site.dataDir, "climaintenance.html");
+  const recorded = () => readFileSync(join(sbx.paths.fleetEtcDir, "sites/04123456.release"), "utf8").trim();
+  const vhost = () => readFileSync(join(sbx.paths.apacheDir, "sites-available/moodle-04123456.conf"), "utf8");
+  const pool = () => readFileSync(join(sbx.paths.phpEtcDir, "8.2/fpm/pool.d/moodle-04123456.conf"), "utf8");
+  const cronText = () => readFileSync(join(sbx.paths.cronDir, "moodle-04123456"), "utf8");
+  const upgrades = () => sbx.callsOf("php").filter((c) => c.argv.some((a) => a.endsWith("/admin/cli/upgrade.php")));
+  let oldDir: string;
+  let newDir: string;
+
+  beforeEach(() => {
+    oldDir = join(site.releaseDir, RELEASE_KEY);
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    expect(recorded()).toBe(oldDir);
+    newDir = sbx.fakeRelease(NEXT, { version: "2024100701.00" });
+    sbx.setState("db_version", "2024100700.00\n");
+    sbx.clearLog();
+  }, SLOW);
+
+  it("upgrades a finished site: maintenance on, code switched, upgrade.php as the site's user, maintenance off", () => {
+    const r = sbx.run(installCommand({ ...site, releaseId: NEXT }), STDIN);
+    expect(r.status, r.stderr).toBe(0);
+    const up = upgrades();
+    expect(up).toHaveLength(1);
+    expect(up[0].argv).toEqual([join(newDir, "admin/cli/upgrade.php"), "--non-interactive"]);
+    expect(up[0].env).toContain(`MOODLE_SITE_CONFIG=${site.siteRoot}/site-config.php`);
+    expect(sbx.callsOf("runuser").at(-1)!.argv.slice(0, 3)).toEqual(["-u", site.linuxUser, "--"]);
+    // Moodle's maintenance page was in the dataroot while the upgrade ran, and is gone after.
+    expect(up[0].extra.maintenance.split("\n")[0]).toBe(UPGRADE_MARK);
+    expect(existsSync(page())).toBe(false);
+    // The site's code is the new release: vhost, pool, cron and its record.
+    expect(vhost()).toContain(`DocumentRoot ${newDir}\n`);
+    expect(pool()).toContain(`:${newDir}/:`);
+    expect(cronText()).toContain(`php ${newDir}/admin/cli/cron.php`);
+    expect(recorded()).toBe(newDir);
+    expect(existsSync(join(oldDir, "admin/cli/install_database.php"))).toBe(true); // the tool never removes a release
+    // Nothing was reinstalled or reset.
+    expect(sbx.callsOf("php").filter((c) => c.argv.some((a) => a.endsWith("install_database.php")))).toHaveLength(0);
+    expect(mysqlInput(sbx)).not.toContain("DROP DATABASE");
+    expect(r.stderr).toContain(`upgrading from ${oldDir} (Moodle 2024100700.00) to release ${NEXT} (Moodle 2024100701.00)`);
+
+    // The next run with the same release changes nothing and runs no upgrade.
+    sbx.clearLog();
+    expect(sbx.run(installCommand({ ...site, releaseId: NEXT }), STDIN).status).toBe(0);
+    expect(upgrades()).toHaveLength(0);
+  }, SLOW);
+
+  it("a failed upgrade leaves the site in maintenance, fails naming the school, and the next run finishes it", () => {
+    sbx.setState("upgrade_exit", "1");
+    const r = sbx.run(installCommand({ ...site, releaseId: NEXT }), STDIN);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`school 04123456: Moodle's upgrade to release ${NEXT} failed (exit 1): the site stays in maintenance`);
+    expect(readFileSync(page(), "utf8").split("\n")[0]).toBe(UPGRADE_MARK);
+    expect(recorded()).toBe(oldDir); // not upgraded yet
+
+    // A re-apply by a new tool version leaves the pending upgrade alone: still in maintenance.
+    sbx.clearLog();
+    const reapply = sbx.run(`${sbx.installSiteTool(siteToolFiles(), "f".repeat(64))} reapply 04123456`, "");
+    expect(reapply.status, reapply.stderr).toBe(0);
+    expect(reapply.stderr).toContain(`the switch to release ${NEXT} is pending: left for the site's own install`);
+    expect(existsSync(page())).toBe(true);
+    expect(upgrades()).toHaveLength(0);
+
+    sbx.clearState("upgrade_exit");
+    sbx.clearLog();
+    const again = sbx.run(installCommand({ ...site, releaseId: NEXT }), STDIN);
+    expect(again.status, again.stderr).toBe(0);
+    expect(upgrades()).toHaveLength(1);
+    expect(existsSync(page())).toBe(false);
+    expect(recorded()).toBe(newDir);
+  }, SLOW);
+
+  it("takes upgrade.php's exit 63 (no upgrade needed) as done", () => {
+    sbx.setState("upgrade_exit", "63");
+    const r = sbx.run(installCommand({ ...site, releaseId: NEXT }), STDIN);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(page())).toBe(false);
+    expect(recorded()).toBe(newDir);
+  }, SLOW);
+
+  it("refuses a downgrade before touching the site, as Moodle refuses it", () => {
+    sbx.setState("db_version", "2024100702.00\n");
+    const r = sbx.run(installCommand({ ...site, releaseId: NEXT }), STDIN);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(
+      `school 04123456: refusing to downgrade: its database is at Moodle version 2024100702.00, release ${NEXT} has 2024100701.00`,
+    );
+    expect(upgrades()).toHaveLength(0);
+    expect(existsSync(page())).toBe(false);
+    expect(vhost()).toContain(`DocumentRoot ${oldDir}\n`);
+    expect(recorded()).toBe(oldDir);
+  }, SLOW);
+
+  it("refuses a release whose PHP minimum is above the host's PHP, before maintenance or any switch", () => {
+    sbx.fakeRelease("0000aaaa0000aaaa", { version: "2025100600.00", phpMinimum: "8.3.0" });
+    sbx.setState("php_full_version", "8.2.29");
+    const r = sbx.run(installCommand({ ...site, releaseId: "0000aaaa0000aaaa" }), STDIN);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("school 04123456: release 0000aaaa0000aaaa needs PHP 8.3.0 or later (lib/phpminimumversionlib.php); this host has PHP 8.2.29");
+    expect(upgrades()).toHaveLength(0);
+    expect(existsSync(page())).toBe(false);
+    expect(vhost()).toContain(`DocumentRoot ${oldDir}\n`);
+  }, SLOW);
+
+  it("serves Moodle 5.1's public/ and routes what no file answers to r.php; the CLI scripts are run from public/", () => {
+    const v51 = sbx.fakeRelease("5151515151515151", { version: "2025100600.00", phpMinimum: "8.2.0", public: true, router: true });
+    const r = sbx.run(installCommand({ ...site, releaseId: "5151515151515151" }), STDIN);
+    expect(r.status, r.stderr).toBe(0);
+    expect(vhost()).toContain(`DocumentRoot ${v51}/public\n    AcceptPathInfo On\n    FallbackResource /r.php\n`);
+    expect(upgrades()[0].argv[0]).toBe(join(v51, "public/admin/cli/upgrade.php"));
+    expect(cronText()).toContain(`php ${v51}/public/admin/cli/cron.php`);
+    // open_basedir takes the whole release: config.php stays in its root.
+    expect(pool()).toContain(`:${v51}/:/tmp/`);
+
+    // A new site on it is installed from public/ as well.
+    const other = sbx.site({ schoolId: "04123457", releaseId: "5151515151515151" });
+    sbx.clearState("config_tables");
+    sbx.clearLog();
+    expect(sbx.run(installCommand(other), STDIN).status).toBe(0);
+    expect(sbx.callsOf("php").some((c) => c.argv[1] === join(v51, "public/admin/cli/install_database.php"))).toBe(true);
+  }, SLOW);
+
+  it("without a release named, a new site runs the host's current one and records it", () => {
+    writeFileSync(join(site.releaseDir, ".current"), `${NEXT}\n`);
+    const other = sbx.site({ schoolId: "04123457", releaseId: undefined });
+    sbx.clearState("config_tables");
+    expect(sbx.run(installCommand(other), STDIN).status).toBe(0);
+    expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04123457.env"), "utf8")).toContain(`\nRELEASE_ID=${NEXT}\n`);
+    expect(readFileSync(join(sbx.paths.fleetEtcDir, "sites/04123457.release"), "utf8").trim()).toBe(newDir);
+  }, SLOW);
 });
 
 describe("moodle-fleet-site delete", () => {

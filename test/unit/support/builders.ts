@@ -33,7 +33,7 @@ export function configInput(overrides: Partial<FleetConfigInput> = {}): FleetCon
     },
     defaultTier: "standard",
     dns: { server: "10.20.0.53", zone: "schulen.example", tsigKeyName: "fleet-key" },
-    moodle: { release: { git: { url: "https://git.example/moodle.git", branch: "MOODLE_405_STABLE" } } },
+    moodle: { release: { git: { url: "https://git.example/moodle.git", commit: "0123456789abcdef0123456789abcdef01234567" } } },
     ssh: {},
     // The plans built here are never served; see test/unit/infra/config for the tls rule.
     allowPlainHttp: true,
