@@ -481,6 +481,59 @@ mysql -N -B -e "SHOW DATABASES LIKE 'moodle_${id}'"`,
     }
   });
 
+  it("upgrades every site to the second stand-in release through preview and up", async () => {
+    // The image carries a second stand-in release (a later version.php); the
+    // stack config names it as a reviewed change would, and is put back after.
+    const stackFile = path.join(repoRoot, "Pulumi.lab.yaml");
+    const original = fs.readFileSync(stackFile, "utf8");
+    const digests = await run("bash", [path.join(repoRoot, "lab/image/build.sh"), "--standin-digests"]);
+    const second = /^LAB_STANDIN2_SHA256=([0-9a-f]{64})$/m.exec(digests.stdout)?.[1];
+    expect(second, digests.stderr).toBeDefined();
+    const edited = original
+      .replace("url: file:///opt/moodle-standin/moodle-standin.tgz\n", "url: file:///opt/moodle-standin/moodle-standin-2.tgz\n")
+      .replace(/(\n\s+sha256: )[0-9a-f]{64}\n/, `$1${second}\n`);
+    expect(edited).toContain("moodle-standin-2.tgz");
+    expect(edited).toContain(`sha256: ${second}\n`);
+    const all = await readOutputs();
+    try {
+      fs.writeFileSync(stackFile, edited);
+      // One update per host (its bootstrap fetches the release beside the
+      // running one) and one per site (its command names the new release);
+      // nothing replaced, nothing deleted: no data at stake.
+      const preview = await driver("preview");
+      times["release: preview"] = preview.seconds;
+      expect(preview.code, preview.stderr.slice(-3000)).toBe(3);
+      expect(changed(totals(preview.stdout))).toEqual({
+        create: 0,
+        update: Object.keys(all.hosts).length + Object.keys(all.sites).length,
+        replace: 0,
+        delete: 0,
+      });
+      const up = await driver("up");
+      times["release: up"] = up.seconds;
+      expect(up.code, up.stderr.slice(-6000)).toBe(0);
+
+      // Every site runs the second release: its page says so, its database
+      // records the new version, and it is out of maintenance.
+      for (const [id, site] of Object.entries(all.sites)) {
+        const address = all.hosts[site.host].address;
+        const page = await inLab("curl", "-sS", "-o", "-", "-w", "\\n%{http_code}", "-H", `Host: ${site.fqdn}`, `http://${address}/`);
+        expect(page.stdout.trim().split("\n").pop(), id).toBe("200");
+        expect(page.stdout).toContain("release 4.5.1 (stand-in test double)");
+        expect(page.stdout).toContain(escapeHtml(site.name));
+        const db = await onHost(address, `mysql -N -B -e "SELECT value FROM \\\`moodle_${id}\\\`.mdl_config WHERE name = 'version'"`);
+        expect(db.stdout.trim(), id).toBe("2024100701.00");
+      }
+      const check = await fleet("check", "--env", "lab", ...inputs);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      // Converged: the same config previews no change.
+      const again = await driver("preview");
+      expect(changed(totals(again.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 0 });
+    } finally {
+      fs.writeFileSync(stackFile, original);
+    }
+  });
+
   it("leaves nothing behind on `npm run lab -- down`, and a second down succeeds", async () => {
     // The lab's own daemons, by the pid files it keeps (other libvirtds or BINDs on the machine are not the lab's).
     const pids = ["libvirtd", "virtlogd", "named"].map((d) => Number(fs.readFileSync(`/run/moodle-lab/${d}.pid`, "utf8").trim()));
