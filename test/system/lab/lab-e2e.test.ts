@@ -143,6 +143,19 @@ catch (PDOException $e) { echo "other:denied"; }
     expect(db.stdout).toBe("own:ok other:denied");
     const files = await onHost(address, `runuser -u m${a} -- ls /srv/moodledata/${b}/ >/dev/null 2>&1 && echo readable || echo denied`);
     expect(files.stdout.trim()).toBe("denied");
+    // Redis: site a's own user reaches its own keys only; without a user nothing is reachable.
+    const redis = await onHost(
+      address,
+      `{ printf 'AUTH moodle-${a} %s\\n' "$(cat /srv/moodle/sites/${a}/redis.secret)"
+  printf 'SET moodle:${a}:probe 1\\nGET moodle:${b}:probe\\nKEYS *\\nDEL moodle:${a}:probe\\n'; } | redis-cli --raw
+redis-cli --raw GET moodle:${b}:probe`,
+    );
+    const replies = redis.stdout.trim().split("\n");
+    expect(replies.slice(0, 2)).toEqual(["OK", "OK"]);
+    expect(replies[2]).toMatch(/^NOPERM/);
+    expect(replies[3]).toMatch(/^NOPERM/);
+    expect(replies[4]).toBe("1");
+    expect(replies[5]).toMatch(/^NOAUTH/);
   }
 
   beforeAll(async () => {
