@@ -198,6 +198,8 @@ describe("hostBootstrapScript", () => {
     expect(sbx.run(hostBootstrapScript(old, { paths: sbx.paths })).status).toBe(0);
     mkdirSync(join(sbx.paths.fleetEtcDir, "sites"), { recursive: true });
     writeFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.env"), `SCHOOL_ID=04100001\nRELEASE_ID=${releaseId(old)}\n`);
+    // Applied by this tool version already: the run does not re-apply it.
+    writeFileSync(join(sbx.paths.fleetEtcDir, "sites/04100001.applied"), `${siteToolDigest()}\n`);
     const newer = sbx.host({ release: { git: { url: "https://git.example.org/moodle.git", commit: "f".repeat(40) } } });
     const r = sbx.run(hostBootstrapScript(newer, { paths: sbx.paths }));
     expect(r.status, r.stderr).toBe(0);
@@ -636,8 +638,9 @@ describe("hostBootstrapScript: the site tool", () => {
     // Two sites installed by an older version of the tool: one finished, one whose installer failed.
     const older = siteToolFiles().map((f) => (f.path === "templates/pool.conf" ? { ...f, content: `${f.content}; older tool\n` } : f));
     const oldTool = sbx.installSiteTool(older, "e".repeat(64));
-    const done = sbx.site({ schoolId: "04100001" });
-    const unfinished = sbx.site({ schoolId: "04100002" });
+    // The sites run the release the bootstrap fetched.
+    const done = sbx.site({ schoolId: "04100001", releaseId: releaseId(sbx.host()) });
+    const unfinished = sbx.site({ schoolId: "04100002", releaseId: releaseId(sbx.host()) });
     expect(sbx.run(siteInstallCommand(done, { paths: sbx.paths }), STDIN).status).toBe(0);
     sbx.setState("php_exit", "1");
     expect(sbx.run(siteInstallCommand(unfinished, { paths: sbx.paths }), STDIN).status).not.toBe(0);
@@ -679,8 +682,8 @@ describe("hostBootstrapScript: the site tool", () => {
     const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
     expect(sbx.run(script).status).toBe(0);
     sbx.installSiteTool(siteToolFiles(), "e".repeat(64));
-    const broken = sbx.site({ schoolId: "04100001" });
-    const fine = sbx.site({ schoolId: "04100002" });
+    const broken = sbx.site({ schoolId: "04100001", releaseId: releaseId(sbx.host()) });
+    const fine = sbx.site({ schoolId: "04100002", releaseId: releaseId(sbx.host()) });
     for (const s of [broken, fine]) expect(sbx.run(siteInstallCommand(s, { paths: sbx.paths }), STDIN).status).toBe(0);
     // Someone edited the settings and lost the database password.
     const configPath = join(broken.siteRoot, "site-config.php");

@@ -31,6 +31,7 @@ beforeAll(() => {
   writeFileSync(join(dir, "site/install-wrapper.php"), siteToolFiles().find((f) => f.path === "install-wrapper.php")!.content);
   // A stand-in release: Moodle's layout, an installer that reports what it got.
   mkdirSync(join(dir, "release/lib"), { recursive: true });
+  mkdirSync(join(dir, "release/admin/cli"), { recursive: true });
   writeFileSync(join(dir, "release/config.php"), releaseConfigPhp());
   writeFileSync(join(dir, "release/lib/setup.php"), "<?php\ndefine('STANDIN_SETUP_LOADED', true);\n");
   writeFileSync(
