@@ -3,6 +3,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as libvirt from "@pulumi/libvirt";
 import * as command from "@pulumi/command";
+import { COMMAND_OUTPUTS } from "./moodle-site";
 import type { PlannedHypervisor } from "../plan";
 
 /** Static: its inputs come from the environment (see the file). */
@@ -38,12 +39,14 @@ export class Hypervisor extends pulumi.ComponentResource {
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
-      { parent: this },
+      // As every command's output; the pool gets the stylesheet in the clear
+      // (a group name, nothing secret) so its preview diff stays readable.
+      { parent: this, additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     this.pool = new libvirt.Pool(
       `${plan.name}-pool`,
-      { name: plan.pool.name, type: "dir", path: plan.pool.path, xml: { xslt: poolPermissions.stdout } },
+      { name: plan.pool.name, type: "dir", path: plan.pool.path, xml: { xslt: pulumi.unsecret(poolPermissions.stdout) } },
       // Every VM disk of this hypervisor lives in the pool: never delete it by
       // accident. The XSLT applies when the pool is created; the provider
       // would replace a pool for a new one, so a pool made before keeps its
