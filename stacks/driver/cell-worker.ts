@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { syncCellConfig, type CellInputs } from "./stack-config";
 import { progressEvent, type ProgressEvent } from "./progress";
 import { stepEvent, type StepEvent } from "./steps";
+import { StepClock, stepMark, type KindDurations } from "./step-durations";
 import { PendingOperationError, resolveStackPending, type PlannedDomains } from "../state/pending";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
@@ -39,10 +40,11 @@ export type WorkerMessage =
   | ({ type: "event" } & ProgressEvent)
   | { type: "step"; step: StepEvent }
   | { type: "note"; message: string }
+  | { type: "durations"; durations: KindDurations[] }
   | { type: "result"; changes: OpMap }
   | { type: "error"; message: string };
 
-async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<OpMap> {
+async function runJob(job: CellJob, send: (m: WorkerMessage) => void, clock?: StepClock): Promise<OpMap> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const factory = require(job.program.module)[job.program.exportName] as (args: unknown, cell: string) => PulumiFn;
   const cli = await projectCli();
@@ -63,6 +65,8 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void): Promise<O
     if (summary) send({ type: "event", ...summary });
     const step = stepEvent(e);
     if (step) send({ type: "step", step });
+    const mark = clock && stepMark(e, Date.now());
+    if (mark) clock?.observe(mark);
   };
   const common = { onEvent, color: "never" as const, parallel: 16 };
   switch (job.operation) {
@@ -109,10 +113,14 @@ export function firstErrorLine(error: unknown): string {
 if (require.main === module) {
   const send = (m: WorkerMessage) => process.send!(m);
   process.once("message", (job: CellJob) => {
-    runJob(job, send).then(
-      (changes) => send({ type: "result", changes }),
+    // A preview runs no step: it has no durations to tell.
+    const clock = job.operation === "preview" ? undefined : new StepClock();
+    // Sent before the outcome, failed or not: a failed run's steps took time too.
+    const durations = () => clock && send({ type: "durations", durations: clock.durations() });
+    runJob(job, send, clock).then(
+      (changes) => (durations(), send({ type: "result", changes })),
       // An interrupted run the driver cannot resolve is explained in full.
-      (error: unknown) => send({ type: "error", message: error instanceof PendingOperationError ? error.message : firstErrorLine(error) }),
+      (error: unknown) => (durations(), send({ type: "error", message: error instanceof PendingOperationError ? error.message : firstErrorLine(error) })),
     ).finally(() => process.disconnect());
   });
 }

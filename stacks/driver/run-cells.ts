@@ -8,6 +8,7 @@ import { environmentConfig } from "./env-config";
 import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
 import { plannedSteps, type PlannedStep, type StepEvent } from "./steps";
 import type { PlannedDomains } from "../state/pending";
+import { formatStepDurations, mergeDurations, type KindDurations } from "./step-durations";
 import { startSshAgent } from "../ssh/agent";
 import type { SecretKey } from "../../infra/config";
 
@@ -25,6 +26,11 @@ export interface CellResult {
   steps?: PlannedStep[];
   /** What the cell's process told the operator on the way (e.g. how it resolved an interrupted run). */
   notes?: string[];
+  /**
+   * Seconds of every step the operation ran, by kind of resource
+   * (stacks/driver/step-durations.ts): absent for a preview, which runs none.
+   */
+  stepDurations?: KindDurations[];
 }
 
 export interface DriverOptions {
@@ -113,7 +119,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
   }
 }
 
-type WorkerOutcome = { ok: boolean; changes: OpMap; error?: string; steps: PlannedStep[]; notes: string[] };
+type WorkerOutcome = { ok: boolean; changes: OpMap; error?: string; steps: PlannedStep[]; notes: string[]; stepDurations?: KindDurations[] };
 
 function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
   return new Promise((resolve) => {
@@ -127,9 +133,12 @@ function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
     let settled: Omit<WorkerOutcome, "steps" | "notes"> | undefined;
     const steps: StepEvent[] = [];
     const notes: string[] = [];
+    let stepDurations: KindDurations[] | undefined;
     child.on("message", (m: WorkerMessage) => {
       if (m.type === "note") {
         notes.push(m.message);
+      } else if (m.type === "durations") {
+        stepDurations = m.durations;
       } else if (m.type === "event") {
         applyEvent(p, m);
       } else if (m.type === "step") {
@@ -142,13 +151,16 @@ function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
     });
     child.on("exit", (code, signal) => {
       const outcome = settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` };
-      resolve({ ...outcome, steps: plannedSteps(steps), notes });
+      resolve({ ...outcome, steps: plannedSteps(steps), notes, ...(stepDurations && { stepDurations }) });
     });
     child.send(job);
   });
 }
 
-/** Combined table of every cell's changes. */
+/**
+ * Combined table of every cell's changes; after an operation that ran steps
+ * (not a preview), how long each kind of step took across the cells.
+ */
 export function formatSummary(results: readonly CellResult[]): string {
   const kinds = ["create", "update", "replace", "delete", "same"] as const;
   const width = Math.max(4, ...results.map((r) => r.cell.length));
@@ -163,5 +175,7 @@ export function formatSummary(results: readonly CellResult[]): string {
   );
   const totals = kinds.map((k) => results.reduce((n, r) => n + ((r.changes as Record<string, number>)[k] ?? 0), 0));
   const total = ["total".padEnd(width), ...totals.map((t) => String(t).padStart(7))].join(" ");
-  return [header, ...rows, total].join("\n");
+  const table = [header, ...rows, total].join("\n");
+  const ran = results.filter((r) => r.stepDurations !== undefined);
+  return ran.length === 0 ? table : `${table}\n\n${formatStepDurations(mergeDurations(ran.map((r) => r.stepDurations)))}`;
 }
