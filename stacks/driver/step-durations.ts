@@ -43,6 +43,10 @@ const STACK_TYPE = "pulumi:pulumi:Stack";
 // The program's components: each finishes when its children do, so its time is theirs.
 const COMPONENT_PREFIX = "moodle-fleet:";
 
+// A replacement's work is its create-replacement and delete-replaced steps;
+// the `replace` step between them only records the swap and takes no time.
+const MARKER_OP = "replace";
+
 /**
  * The step an engine event starts or ends, or undefined. `same` steps do
  * nothing; the stack and the components only wait for their children.
@@ -52,12 +56,13 @@ export function stepMark(event: EngineEvent, at: number): StepMark | undefined {
   const pre = event.resourcePreEvent;
   if (pre) {
     const m = pre.metadata;
-    if (pre.planning || m.op === "same" || !timed(m)) return undefined;
+    if (pre.planning || m.op === "same" || m.op === MARKER_OP || !timed(m)) return undefined;
     const owner = m.new?.parent || m.old?.parent;
     return { at, urn: m.urn, op: m.op, phase: "start", kind: stepKind(m.type, nameOf(m.urn), owner ? nameOf(owner) : undefined) };
   }
   const end = event.resOutputsEvent ?? event.resOpFailedEvent;
-  if (!end || event.resOutputsEvent?.planning || !timed(end.metadata)) return undefined;
+  // An end's op may be `same`: a refresh ends with what it found.
+  if (!end || event.resOutputsEvent?.planning || end.metadata.op === MARKER_OP || !timed(end.metadata)) return undefined;
   return { at, urn: end.metadata.urn, op: end.metadata.op, phase: event.resOutputsEvent ? "ok" : "failed" };
 }
 

@@ -64,9 +64,13 @@ describe("step marks from engine events", () => {
     expect(del?.kind).toBe("command:remote:Command install");
   });
 
-  it("leaves out same steps, the stack, components and preview events", () => {
+  it("leaves out same steps, a replacement's marker step, the stack, components and preview events", () => {
     const u = install("04190001");
     expect(stepMark(engineEvent("resourcePreEvent", "same", u, TYPES.remote, { parent: siteUrn("04190001") }), T0)).toBeUndefined();
+    expect(stepMark(engineEvent("resourcePreEvent", "replace", u, TYPES.remote, { parent: siteUrn("04190001") }), T0)).toBeUndefined();
+    expect(stepMark(engineEvent("resOutputsEvent", "replace", u, TYPES.remote), T0)).toBeUndefined();
+    // A refresh's end carries the change it found.
+    expect(stepMark(engineEvent("resOutputsEvent", "same", u, TYPES.remote), T0)?.phase).toBe("ok");
     expect(stepMark(engineEvent("resourcePreEvent", "create", u, TYPES.remote, { planning: true }), T0)).toBeUndefined();
     expect(stepMark(engineEvent("resOutputsEvent", "create", u, TYPES.remote, { planning: true }), T0)).toBeUndefined();
     const stack = `urn:pulumi:${STACK}::moodle-fleet::pulumi:pulumi:Stack::moodle-fleet-${STACK}`;
@@ -108,8 +112,6 @@ describe("folding step marks into durations", () => {
     const marks = [
       start(a, "create-replacement", kind, T0),
       ok(a, "create-replacement", T0 + 30_000),
-      start(a, "replace", kind, T0 + 30_000),
-      ok(a, "replace", T0 + 30_000),
       start(a, "delete-replaced", kind, T0 + 31_000),
       ok(a, "delete-replaced", T0 + 36_000),
       start(a, "refresh", kind, T0 + 40_000),
@@ -117,7 +119,6 @@ describe("folding step marks into durations", () => {
     ];
     expect(byKind(foldStepMarks(marks))).toEqual({
       [`${kind}|create-replacement`]: [30],
-      [`${kind}|replace`]: [0],
       [`${kind}|delete-replaced`]: [5],
       [`${kind}|refresh`]: [0.25],
     });
