@@ -37,6 +37,8 @@ export interface FleetOverrides {
    * pinned for each placed host as an operator pins a VM's own key.
    */
   hostKey?: string;
+  /** VMs that boot no OS never shut down cleanly: their delete need not wait the default 300 s. */
+  vmShutdownTimeoutSeconds?: number;
 }
 
 export function generateFleet(dir: string, schools: number, overrides: FleetOverrides = {}): GeneratedFleet {
@@ -78,6 +80,7 @@ export function generateFleet(dir: string, schools: number, overrides: FleetOver
     "moodle-fleet:moodle": { release: { git: { url: "https://git.bench.example/moodle.git", commit: "0123456789abcdef0123456789abcdef01234567" } } },
     "moodle-fleet:ssh": { user: "root" } as Record<string, unknown>,
     "moodle-fleet:protectData": false,
+    ...(overrides.vmShutdownTimeoutSeconds !== undefined && { "moodle-fleet:vmShutdownTimeoutSeconds": overrides.vmShutdownTimeoutSeconds }),
     // No site is ever served: mocks, or the real-engine benchmark's sshd that runs nothing.
     "moodle-fleet:allowPlainHttp": true,
   };

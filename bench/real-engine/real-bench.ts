@@ -66,6 +66,7 @@ async function benchSize(schools: number, parallel: number, keep: boolean, all: 
     tier: { vcpu: 1, memoryMiB: 64, diskGiBPerSite: 1, rootDiskGiB: 1 },
     // The one sshd presents its own key for every host address.
     hostKey: fs.readFileSync(path.join(BENCH_DIR, "sshd/host_ed25519.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "),
+    vmShutdownTimeoutSeconds: 10,
   });
   // The fleet starts one school short; "add one school" restores it, into
   // the free slot its ledger line held (placement never moves others).

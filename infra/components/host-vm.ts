@@ -13,9 +13,6 @@ import { COMMAND_OUTPUTS } from "./moodle-site";
 
 const GiB = 1024 ** 3;
 
-/** How long a guest may take to shut down before a resize or a delete powers it off. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 300;
-
 /** Static: its inputs come from the environment (see the file). */
 export const DOMAIN_SHUTDOWN_SCRIPT = readFileSync(join(__dirname, "domain-shutdown.sh"), "utf8");
 export const GROW_DATA_DISK_SCRIPT = readFileSync(join(__dirname, "grow-data-disk.sh"), "utf8");
@@ -29,11 +26,6 @@ export interface HostVmArgs {
   hypervisor: Hypervisor;
   /** What cloud-init configures: hostname, address, SSH key. */
   scriptInput: pulumi.Output<HostScriptInput>;
-  /**
-   * How long a resize or a delete waits for the guest to shut down before the
-   * libvirt provider powers it off. Default DEFAULT_SHUTDOWN_TIMEOUT_SECONDS (300).
-   */
-  shutdownTimeoutSeconds?: number;
 }
 
 /**
@@ -176,7 +168,7 @@ export class HostVm extends pulumi.ComponentResource {
           DOMAIN: plan.name,
           VCPU: String(plan.vcpu),
           MEMORY_MIB: String(plan.memoryMiB),
-          TIMEOUT_SECONDS: String(args.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+          TIMEOUT_SECONDS: String(args.settings.vmShutdownTimeoutSeconds),
         },
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
@@ -228,7 +220,7 @@ export class HostVm extends pulumi.ComponentResource {
           LIBVIRT_URI: hypervisor.plan.uri,
           DOMAIN: plan.name,
           REASON: "delete",
-          TIMEOUT_SECONDS: String(args.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+          TIMEOUT_SECONDS: String(args.settings.vmShutdownTimeoutSeconds),
         },
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",

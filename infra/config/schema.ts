@@ -199,6 +199,12 @@ export const fleetConfigSchema = z
       /** Seconds one SSH connection attempt may take; default 10. */
       perDialTimeout: z.number().int().min(1).max(600).default(10),
     }),
+    /**
+     * Seconds a VM may take to shut down cleanly (its sites' databases and
+     * php-fpm stopping) when a resize or a removal deletes its domain, before
+     * the libvirt provider powers it off; default 300.
+     */
+    vmShutdownTimeoutSeconds: z.number().int().min(10).max(3600).default(300),
     /** Concurrent Moodle installs per VM: bounds load on the VM, git server and DNS. */
     installsPerHost: z.number().int().min(1).max(50).default(4),
     /** Protect data volumes and sites from deletion by Pulumi (set false only in labs). */

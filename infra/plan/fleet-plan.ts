@@ -84,6 +84,7 @@ export function buildFleetPlan(inputs: FleetPlanInputs): FleetPlan {
       ...(config.tls === undefined ? {} : { tls: structuredClone(config.tls) }),
       ssh: structuredClone(config.ssh),
       installsPerHost: config.installsPerHost,
+      vmShutdownTimeoutSeconds: config.vmShutdownTimeoutSeconds,
       protectData: config.protectData,
     },
     hypervisors,

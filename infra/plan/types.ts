@@ -9,6 +9,7 @@ export interface FleetSettings {
   tls?: TlsConfig;
   ssh: SshConfig;
   installsPerHost: number;
+  vmShutdownTimeoutSeconds: number;
   protectData: boolean;
 }
 

@@ -41,6 +41,7 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     };
     hv.addresses = { ...hv.addresses, first: "10.77.0.60", last: "10.77.0.69" };
     config.ssh.publicKey = publicKey;
+    config.vmShutdownTimeoutSeconds = SHUTDOWN_TIMEOUT_SECONDS;
     const school = { id: "04199901", name: "Testschule", town: "Ulm", email: "poststelle@04199901.schulen.example", tier: "lab" };
     plan = buildFleetPlan({ schools: [school], config, ledger: [{ schoolId: school.id, host: "lab01-vm01", line: 2 }] });
     memoryMiB = plan.hosts[0].memoryMiB;
@@ -53,7 +54,6 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
         settings: plan.settings,
         hypervisor,
         scriptInput: pulumi.output(hostScriptInput(host, plan.settings, publicKey)),
-        shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
       });
       return { domain: vm.domain.name, address: host.address, hostKey: vm.hostKey };
     };

@@ -22,7 +22,7 @@ describe("config schema", () => {
 
   it("lists every top-level key, secrets excluded", () => {
     expect([...CONFIG_KEYS].sort()).toEqual(
-      ["allowPlainHttp", "cell", "defaultTier", "dns", "domain", "hypervisors", "inputs", "installsPerHost", "moodle", "protectData", "singleStack", "ssh", "tiers", "tls"].sort(),
+      ["allowPlainHttp", "cell", "defaultTier", "dns", "domain", "hypervisors", "inputs", "installsPerHost", "moodle", "protectData", "singleStack", "ssh", "tiers", "tls", "vmShutdownTimeoutSeconds"].sort(),
     );
   });
 

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_INPUTS, fleetProgram } from "../../../infra/program";
-import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, DOMAIN_SHUTDOWN_SCRIPT } from "../../../infra/components/host-vm";
+import { DOMAIN_SHUTDOWN_SCRIPT } from "../../../infra/components/host-vm";
 import { runUnderMocks, stackConfigValues, testSecrets } from "../../support/mocks";
 import { repoRoot } from "../../../stacks/toolchain";
 
@@ -13,7 +13,8 @@ const config: Record<string, string> = {
 
 describe("the shutdown before a resize, as declared", () => {
   it("runs nothing at creation and carries the size each domain is given, before the domain", async () => {
-    const run = await runUnderMocks(fleetProgram(DEFAULT_INPUTS), { ...config, ...testSecrets() }, ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"]);
+    const configured = { ...config, "moodle-fleet:vmShutdownTimeoutSeconds": "420" };
+    const run = await runUnderMocks(fleetProgram(DEFAULT_INPUTS), { ...configured, ...testSecrets() }, ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"]);
     const uris = new Map((JSON.parse(config["moodle-fleet:hypervisors"]) as { name: string; uri: string }[]).map((h) => [h.name, h.uri]));
     const domains = run.resources.filter((r) => r.type === "libvirt:index/domain:Domain");
     expect(domains.length).toBeGreaterThan(0);
@@ -32,7 +33,7 @@ describe("the shutdown before a resize, as declared", () => {
         DOMAIN: domain.inputs.name,
         VCPU: String(domain.inputs.vcpu),
         MEMORY_MIB: String(domain.inputs.memory),
-        TIMEOUT_SECONDS: String(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+        TIMEOUT_SECONDS: "420",
       });
     }
   });
@@ -55,7 +56,8 @@ describe("the shutdown before a resize, as declared", () => {
         LIBVIRT_URI: uris.get(domain.name.replace(/-vm[0-9]+$/, "")),
         DOMAIN: domain.inputs.name,
         REASON: "delete",
-        TIMEOUT_SECONDS: String(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS),
+        // The default, Pulumi.prod.yaml setting none.
+        TIMEOUT_SECONDS: "300",
       });
     }
   });
