@@ -52,14 +52,15 @@ export class MoodleSite extends pulumi.ComponentResource {
     this.adminPassword = adminPassword;
 
     const record = { fqdn: plan.fqdn, address: args.hostPlan.address, dns: settings.dns };
+    const upsert = dnsUpsertScript(record);
     this.dnsRecord = new command.local.Command(
       `${plan.schoolId}-dns`,
       {
-        create: dnsUpsertScript(record),
-        update: dnsUpsertScript(record),
+        create: upsert,
+        update: upsert,
         delete: dnsDeleteScript(record),
         // The TSIG secret travels on stdin into a 0600 key file, never in argv.
-        stdin: pulumi.output(secrets.dnsTsigSecret).apply((s) => dnsStdin(settings.dns, s)),
+        stdin: dnsKeyFile(secrets.dnsTsigSecret, settings.dns),
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
@@ -79,9 +80,7 @@ export class MoodleSite extends pulumi.ComponentResource {
         // replace the command, and a replace runs the archiving delete.
         update: install,
         delete: siteDeleteCommand(scriptInput),
-        stdin: pulumi
-          .all([dbPassword, adminPassword])
-          .apply(([db, admin]) => siteInstallStdin({ dbPassword: db, adminPassword: admin })),
+        stdin: applyBoth(dbPassword, adminPassword, (db, admin) => siteInstallStdin({ dbPassword: db, adminPassword: admin })),
         logging: "stderr",
       },
       {
@@ -124,9 +123,33 @@ function moodlePassword(name: string, parent: pulumi.Resource): pulumi.Output<st
     // the state would be filled in from the program's inputs by the SDK.)
     { parent, ignoreChanges: ["overrideSpecial"] },
   );
-  return pulumi
-    .all([password.result, password.overrideSpecial])
-    .apply(([result, specials]) => (specials === PASSWORD_SPECIALS_LEADING_ALNUM ? leadWithAlnum(result) : result));
+  return applyBoth(password.result, password.overrideSpecial, (result, specials) =>
+    specials === PASSWORD_SPECIALS_LEADING_ALNUM ? leadWithAlnum(result) : result,
+  );
+}
+
+/**
+ * `pulumi.all([a, b]).apply(([x, y]) => f(x, y))`: the same value, secrecy,
+ * knownness and dependencies (an apply returning an Output takes on the
+ * inner one's), in two Outputs where `all` makes six (each Output is a dozen promises,
+ * and this runs three times per site).
+ */
+function applyBoth<A, B, R>(a: pulumi.Output<A>, b: pulumi.Output<B>, f: (a: A, b: B) => R): pulumi.Output<R> {
+  return a.apply((x) => b.apply((y) => f(x, y)));
+}
+
+/**
+ * nsupdate's key file, the same for every site: one Output per secret and
+ * server that every site's DNS record takes, instead of one per site.
+ */
+const dnsKeyFiles = new WeakMap<pulumi.Output<string>, { dns: FleetSettings["dns"]; keyFile: pulumi.Output<string> }>();
+
+function dnsKeyFile(secret: pulumi.Output<string>, dns: FleetSettings["dns"]): pulumi.Output<string> {
+  const made = dnsKeyFiles.get(secret);
+  if (made?.dns === dns) return made.keyFile;
+  const keyFile = secret.apply((s) => dnsStdin(dns, s));
+  dnsKeyFiles.set(secret, { dns, keyFile });
+  return keyFile;
 }
 
 /** The password with any non-alphanumeric characters at its start moved to its end. */

@@ -44,8 +44,22 @@ export function libSection(name: "base" | ShellFn): string {
   return s;
 }
 
-export function resolvePaths(opts?: ScriptOptions): SystemPaths {
-  const paths = { ...DEFAULT_SYSTEM_PATHS, ...(opts?.paths ?? {}) };
+let defaultPaths: Readonly<SystemPaths> | undefined;
+
+/**
+ * The system locations with the overrides applied, checked. Without
+ * overrides (production) the defaults are checked once: every site's two
+ * commands ask for them.
+ */
+export function resolvePaths(opts?: ScriptOptions): Readonly<SystemPaths> {
+  if (opts?.paths === undefined) {
+    if (!defaultPaths) {
+      validatePaths(DEFAULT_SYSTEM_PATHS);
+      defaultPaths = DEFAULT_SYSTEM_PATHS;
+    }
+    return defaultPaths;
+  }
+  const paths = { ...DEFAULT_SYSTEM_PATHS, ...opts.paths };
   validatePaths(paths);
   return paths;
 }
