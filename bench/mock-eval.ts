@@ -36,15 +36,15 @@ async function child(variant: Variant, schools: number, repo: string): Promise<S
   let program = fleetProgram({ schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile });
   if (variant === "bare") {
     // As many resources as the fleet (expectedResourceCount's arithmetic for
-    // 50 sites per host, 4 hosts per hypervisor), one component as parent,
-    // declared 250 at a time like the program's hosts.
-    const count = schools * 5 + Math.ceil(schools / 50) * 7 + Math.ceil(schools / 200) * 4;
+    // 50 sites per host, 4 hosts per hypervisor; the component below is the
+    // Fleet's), declared 5 at a time like the program's sites.
+    const count = schools * 5 + Math.ceil(schools / 50) * 13 + Math.ceil(schools / 200) * 5;
     class Bare extends pulumi.CustomResource {}
     program = async () => {
       const root = new pulumi.ComponentResource("bench:index:Root", "root", {});
       for (let k = 0; k < count; k++) {
         new Bare("bench:index:Bare", `bare-${k}`, {}, { parent: root });
-        if (k % 250 === 249) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (k % 5 === 4) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       return {};
     };
