@@ -58,7 +58,12 @@ export function loadRepairLog(path: string, shownAs = path): RepairLog {
   return { ...log, issues: sortIssues([...issues, ...log.issues]) };
 }
 
-/** Repairs of schools that are not placed: most likely a typo in the id. */
+/**
+ * Repairs of schools that are not placed: a school that has left (its rows
+ * are history; removing a school must not need this file edited) or a typo
+ * in a hand-written row, which would repair nothing. A warning either way:
+ * `fleet repair` itself only takes placed schools.
+ */
 export function checkRepairLog(log: RepairLog, placed: ReadonlySet<string>): InputIssue[] {
   return [...log.lines]
     .filter(([id]) => !placed.has(id))
@@ -67,7 +72,9 @@ export function checkRepairLog(log: RepairLog, placed: ReadonlySet<string>): Inp
       line,
       field: "school_id",
       rule: "unknown-school",
-      message: `school ${id} has no site in the placement ledger`,
+      severity: "warning" as const,
+      message: `school ${id} has no site in the placement ledger: this row repairs nothing`,
+      fix: "delete its rows if the id is mistyped; a school that left may keep them",
     }));
 }
 
