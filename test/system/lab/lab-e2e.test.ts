@@ -8,6 +8,7 @@ import { backendEnv } from "../../../stacks/driver/fleet-command";
 import { escapeHtml } from "../../../tools/health/check";
 import { labSkipped, virshSucceeds } from "../../support/lab-services";
 import { startTestPostgres } from "../../support/postgres";
+import { copyPipelineFiles, mergeRequestPipeline, pipelineFiles } from "../team/gitlab-ci-local";
 
 // `npm run lab` from scratch, then what an operator does to a running fleet,
 // each change previewed (counts asserted) before it is applied: nothing to
@@ -169,6 +170,10 @@ redis-cli --raw GET moodle:${b}:probe`,
     times["npm run lab (first)"] = lab.seconds;
     if (lab.code !== 0) throw new Error(`npm run lab failed:\n${lab.stdout}\n${lab.stderr.slice(-6000)}`);
     expect(changed(totals(lab.stdout))).toEqual({ create: expect.any(Number), update: 0, replace: 0, delete: 0 });
+    // What each kind of step took: the terms of the README's scale model, measured on the lab.
+    const durations = lab.stdout.slice(lab.stdout.indexOf("step durations"));
+    expect(durations).toMatch(/^command:remote:Command install\s+create\s+6\s/m);
+    console.log(`npm run lab from nothing, ${lab.seconds.toFixed(1)} s:\n${durations.split("\n\n")[0]}`);
     outputs = readCredentials();
   });
 
@@ -388,7 +393,7 @@ mysql -N -B -e "SHOW DATABASES LIKE 'moodle_${id}'"`,
     expect(again.stdout).not.toContain("MOVE");
   });
 
-  it("moves the lab's state to PostgreSQL with backup and restore, and measures a no-op up on both backends", async () => {
+  it("reviews a merge request in the pipeline: the lab's state moved to PostgreSQL, its cell previewed there, data loss held until approved", async () => {
     const pg = await startTestPostgres();
     const review = fs.mkdtempSync(path.join(scratch, "review-"));
     try {
@@ -427,6 +432,73 @@ mysql -N -B -e "SHOW DATABASES LIKE 'moodle_${id}'"`,
       console.log(
         `no-op up of the lab's cell: file ${seconds.file.map((x) => x.toFixed(1)).join(", ")} s; PostgreSQL ${seconds.postgres.map((x) => x.toFixed(1)).join(", ")} s; PostgreSQL/file ${(mean(seconds.postgres) / mean(seconds.file)).toFixed(2)}x`,
       );
+
+      // The repository as the merge request leaves it: the fleet's school files with one school gone.
+      const repo = path.join(review, "repo");
+      fs.mkdirSync(path.join(repo, "schools/lab"), { recursive: true });
+      copyPipelineFiles(repo);
+      for (const f of fs.readdirSync(scratch).filter((f) => f.endsWith(".csv"))) fs.copyFileSync(path.join(scratch, f), path.join(repo, "schools/lab", f));
+      // `fleet` in the jobs: the lab's own, given the job's school files and the lab's secrets directory.
+      const labFleet = path.join(review, "lab-fleet.sh");
+      fs.writeFileSync(
+        labFleet,
+        [
+          "#!/usr/bin/env bash",
+          "set -euo pipefail",
+          'files=(--schools "$PWD/schools/lab/schools.csv" --ledger "$PWD/schools/lab/placement.csv")',
+          'case $1 in',
+          '  preview) set -- "$@" "${files[@]}" --secrets-dir "$LAB_SECRETS" ;;',
+          '  validate) set -- "$@" "${files[@]}" ;;',
+          "esac",
+          'exec "$FLEET_BIN" "$@"',
+          "",
+        ].join("\n"),
+      );
+      fs.writeFileSync(
+        path.join(repo, ".gitlab-ci-local-variables.yml"),
+        [`FLEET: "bash ${labFleet}"`, "FLEET_ENV: lab", 'FLEET_SKIP_SETUP: "1"', ""].join("\n"),
+      );
+      fs.writeFileSync(path.join(repo, ".gitignore"), ".gitlab-ci-local*\n");
+      const git = async (...args: string[]) => {
+        const r = await run("git", ["-C", repo, "-c", "user.email=ci@fleet.test", "-c", "user.name=ci", ...args]);
+        expect(r.code, `git ${args.join(" ")}: ${r.stderr}`).toBe(0);
+      };
+      await git("init", "-q", "-b", "main");
+      // Never contacted: gitlab-ci-local reads the remote's name for CI_PROJECT_* variables.
+      await git("remote", "add", "origin", "https://gitlab.example/schools/moodle-fleet.git");
+      await git("add", "-A");
+      await git("commit", "-qm", "the lab as deployed");
+      await git("checkout", "-q", "-b", "school-leaves");
+      const leaving = Object.keys(outputs.sites).sort()[0];
+      for (const f of ["schools.csv", "placement.csv"].map((f) => path.join(repo, "schools/lab", f))) {
+        fs.writeFileSync(f, fs.readFileSync(f, "utf8").split("\n").filter((l) => !l.startsWith(`${leaving},`)).join("\n"));
+      }
+      await git("commit", "-qam", `${leaving} leaves`);
+
+      const jobEnv = { ...onPostgres, FLEET_BIN, LAB_SECRETS: SECRETS };
+      const { artifact, jobLog } = pipelineFiles(repo);
+      const held = await mergeRequestPipeline(repo, jobEnv);
+      times["pipeline: merge request (data loss held)"] = held.seconds;
+      const out = held.stdout + held.stderr;
+      // What gitlab-ci-local printed goes with every failure below: its jobs' logs are in the repository, which is removed.
+      const said = `gitlab-ci-local exited ${held.code} after ${held.seconds} s:\n${out.slice(-8000)}`;
+      expect(out, said).toMatch(/PASS\s+validate/);
+      expect(out, said).toMatch(/PASS\s+cells/);
+      expect(JSON.parse(fs.readFileSync(artifact("cells", "cells.json"), "utf8"))).toEqual([{ cell: "lab01", stack: "lab-lab01" }]);
+      expect(out, said).toMatch(/FAIL\s+(\[preview\] -> )?preview lab01/);
+      expect(jobLog("previewIAlab01"), said).toMatch(/cell lab01: DATA LOSS \(see summary-lab01\.md\)/);
+      const summary = fs.readFileSync(artifact("previewIAlab01", "summary-lab01.md"), "utf8");
+      expect(summary).toMatch(/DATA LOSS/);
+      expect(summary).toContain(leaving);
+
+      const approved = await mergeRequestPipeline(repo, jobEnv, ["--variable", "CI_MERGE_REQUEST_LABELS=fleet-data-loss::lab"]);
+      times["pipeline: merge request (approved)"] = approved.seconds;
+      expect(approved.stdout + approved.stderr, `gitlab-ci-local: ${(approved.stdout + approved.stderr).slice(-8000)}`).toMatch(/PASS\s+(\[preview\] -> )?preview lab01/);
+      expect(jobLog("previewIAlab01")).toMatch(/cell lab01: DATA LOSS, approved for lab by the merge request/);
+      // A review changes nothing: the school still serves from the lab, whose own state still has it.
+      await checkSchool(leaving, outputs);
+      const noop = await driver("preview");
+      expect(noop.code).toBe(0);
     } finally {
       pg.stop();
     }
