@@ -35,10 +35,11 @@ async function child(variant: Variant, schools: number, repo: string): Promise<S
   );
   let program = fleetProgram({ schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile });
   if (variant === "bare") {
-    // As many resources as the fleet (expectedResourceCount's arithmetic for
-    // 50 sites per host, 4 hosts per hypervisor; the component below is the
-    // Fleet's), declared 5 at a time like the program's sites.
-    const count = schools * 5 + Math.ceil(schools / 50) * 13 + Math.ceil(schools / 200) * 5;
+    // As many resources as the fleet (50 sites per host, 4 hosts per
+    // hypervisor; the component below stands for the Fleet's), declared 5
+    // at a time like the program's sites.
+    const { resourceCount } = await import("../infra/components/fleet");
+    const count = resourceCount(Math.ceil(schools / 200), Math.ceil(schools / 50), schools) - 1;
     class Bare extends pulumi.CustomResource {}
     program = async () => {
       const root = new pulumi.ComponentResource("bench:index:Root", "root", {});

@@ -5,6 +5,8 @@
 //   npx tsx bench/scale-model.ts [--schools 4000] [--install 45] [--bootstrap 300] …
 // Every option is a term of ModelInput; the output is the prediction and its parts.
 
+import { resourceCount } from "../infra/components/fleet";
+
 export interface ModelInput {
   schools: number;
   sitesPerHost: number;
@@ -47,15 +49,11 @@ export interface ModelOutput {
   bound: "hardware" | "engine";
 }
 
-// Per infra/components/fleet.ts expectedResourceCount.
-const PER_SITE = 5;
-const PER_HOST = 13;
-const PER_HYPERVISOR = 5;
 
 export function predictConverge(m: ModelInput): ModelOutput {
   const hosts = Math.ceil(m.schools / m.sitesPerHost);
   const hypervisors = Math.ceil(hosts / m.hostsPerHypervisor);
-  const resources = 1 + PER_HYPERVISOR * hypervisors + PER_HOST * hosts + PER_SITE * m.schools;
+  const resources = resourceCount(hypervisors, hosts, m.schools);
   const sitesOnBusiestHost = m.sitesOnBusiestHost ?? Math.min(m.sitesPerHost, m.schools);
   const hostsInCell = Math.min(m.hostsPerHypervisor, hosts);
   const effectiveInstallsPerHost = Math.max(1, Math.min(m.installsPerHost, Math.floor(m.enginePerCell / hostsInCell)));

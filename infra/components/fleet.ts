@@ -143,10 +143,15 @@ export function fleetInventory(plan: FleetPlan): Omit<FleetOutputs, "adminPasswo
 
 /** Resources the fleet declares for a plan (the stack itself aside); mirrors the components above. */
 export function expectedResourceCount(plan: FleetPlan): number {
+  return resourceCount(plan.hypervisors.length, plan.hosts.length, plan.sites.length);
+}
+
+/** The same count from the numbers alone (benchmarks and the scale model have no plan). */
+export function resourceCount(hypervisors: number, hosts: number, sites: number): number {
   const perHypervisor = 5; // component, provider, pool permissions, pool, base image
   // two components, root and data volumes, host key seed, cloud-init seed, private volumes, shutdown for
   // resize, domain, shutdown on delete, data disk growth, bootstrap, file system growth
   const perHost = 13;
   const perSite = 5; // component, two passwords, DNS record, install
-  return 1 + perHypervisor * plan.hypervisors.length + perHost * plan.hosts.length + perSite * plan.sites.length;
+  return 1 + perHypervisor * hypervisors + perHost * hosts + perSite * sites;
 }
