@@ -3,8 +3,13 @@
 // the VMs' side is cheap (bench/real-engine/services.sh: a private libvirtd
 // whose VMs never boot an OS, an sshd whose ForceCommand runs nothing).
 // Runs inside the network namespace moodle-bench (npm run bench:real does
-// that); figures go to stdout and bench/out/real-engine.json.
-//   npm run bench:real -- [--parallel 2] [--keep] 500 [2000 4000]
+// that); figures go to stdout and bench/out/real-engine.json (merged by
+// fleet size and mode, so runs of different sizes add up).
+//   npm run bench:real -- [--parallel 2] [--keep] [--one-stack-up-to 500] [--preview-only] 500 [2000 4000]
+// Each size runs as cells (one stack per hypervisor) and, up to
+// --one-stack-up-to schools, then again as one stack, after the cells'
+// destroy (both declare the same pools and volumes). --preview-only runs
+// only the preview from empty.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -35,8 +40,11 @@ interface Phase {
   loadavg: number;
 }
 
+type Mode = "cells" | "one stack";
+
 interface SizeResult {
   schools: number;
+  mode: Mode;
   hypervisors: number;
   parallel: number;
   phases: Phase[];
@@ -52,7 +60,14 @@ function sum(results: CellResult[]): Record<string, number> {
   return out;
 }
 
-async function benchSize(schools: number, parallel: number, keep: boolean, all: SizeResult[]): Promise<SizeResult> {
+interface BenchOptions {
+  parallel: number;
+  keep: boolean;
+  previewOnly: boolean;
+  oneStackUpTo: number;
+}
+
+async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[]): Promise<void> {
   const env = `bench${schools}`;
   const dir = path.join(BENCH_DIR, `fleet-${schools}`);
   const stateDir = path.join(BENCH_DIR, `state-${schools}`);
@@ -73,92 +88,118 @@ async function benchSize(schools: number, parallel: number, keep: boolean, all: 
   const fullSchools = fs.readFileSync(fleet.schoolsFile, "utf8");
   const fullLedger = fs.readFileSync(fleet.ledgerFile, "utf8");
   const dropLast = (text: string) => text.trimEnd().split("\n").slice(0, -1).join("\n") + "\n";
-  fs.writeFileSync(fleet.schoolsFile, dropLast(fullSchools));
-  fs.writeFileSync(fleet.ledgerFile, dropLast(fullLedger));
   const added = fullLedger.trimEnd().split("\n").pop()!.split(",");
   const addedCell = added[1].replace(/-vm\d+$/, "");
-
   const envVars = stateEnv({ stateDir, passphraseFile: path.join(BENCH_DIR, "passphrase") });
-  const program = {
-    module: path.join(repoRoot, "infra/program.ts"),
-    exportName: "fleetCellProgram",
-    args: { schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile },
-  };
-  const result: SizeResult = { schools, hypervisors: fleet.hypervisors.length, parallel, phases: [] };
-  all.push(result);
-  const sampler = new RssSampler();
+  const inputs = { schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile };
 
-  const phase = async (name: string, operation: Operation, cells: readonly string[]): Promise<Phase> => {
-    process.stderr.write(`${schools} schools: ${name} (${cells.length} cells)...\n`);
-    sampler.start();
-    const started = Date.now();
-    const results = await runCells({
-      env,
-      cells,
-      operation,
-      parallel,
-      program,
-      expectedResources: () => 0,
-      envVars,
-      stackFile: fleet.stackFile,
-      secretsDir: path.join(BENCH_DIR, "secrets"),
-      out: { write: () => true },
-    });
-    const usage = sampler.stop();
-    const p: Phase = {
-      phase: name,
-      cells: cells.length,
-      seconds: (Date.now() - started) / 1000,
-      ok: results.every((r) => r.ok),
-      changes: sum(results),
-      perCell: results.map((r) => ({ cell: r.cell, seconds: r.seconds, ok: r.ok, ...(r.error && { error: r.error }) })),
-      peakRssMiB: usage.peakRssMiB,
-      cpuSeconds: usage.cpuSeconds,
-      loadavg: os.loadavg()[0],
+  const modes: Mode[] = schools <= opts.oneStackUpTo && !opts.keep ? ["cells", "one stack"] : ["cells"];
+  for (const mode of modes) {
+    fs.writeFileSync(fleet.schoolsFile, dropLast(fullSchools));
+    fs.writeFileSync(fleet.ledgerFile, dropLast(fullLedger));
+    // The one stack goes through the same driver as a cell: it is named
+    // after the first hypervisor (the stack config's cell must be one) in an
+    // environment of its own, and its program declares them all.
+    const stackEnv = mode === "cells" ? env : `${env}one`;
+    const cells = mode === "cells" ? fleet.hypervisors : [fleet.hypervisors[0]];
+    const program =
+      mode === "cells"
+        ? { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs }
+        : { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } };
+    const result: SizeResult = { schools, mode, hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
+    all.push(result);
+    const sampler = new RssSampler();
+
+    const phase = async (name: string, operation: Operation, stacks: readonly string[]): Promise<Phase> => {
+      process.stderr.write(`${schools} schools, ${mode}: ${name} (${stacks.length} stacks)...\n`);
+      sampler.start();
+      const started = Date.now();
+      const results = await runCells({
+        env: stackEnv,
+        cells: stacks,
+        operation,
+        parallel: opts.parallel,
+        program,
+        expectedResources: () => 0,
+        envVars,
+        stackFile: fleet.stackFile,
+        secretsDir: path.join(BENCH_DIR, "secrets"),
+        out: { write: () => true },
+      });
+      const usage = sampler.stop();
+      const p: Phase = {
+        phase: name,
+        cells: stacks.length,
+        seconds: (Date.now() - started) / 1000,
+        ok: results.every((r) => r.ok),
+        changes: sum(results),
+        perCell: results.map((r) => ({ cell: r.cell, seconds: r.seconds, ok: r.ok, ...(r.error && { error: r.error }) })),
+        peakRssMiB: usage.peakRssMiB,
+        cpuSeconds: usage.cpuSeconds,
+        loadavg: os.loadavg()[0],
+      };
+      result.phases.push(p);
+      process.stderr.write(`  ${p.seconds.toFixed(1)} s, ok=${p.ok}, ${JSON.stringify(p.changes)}, peak RSS ${JSON.stringify(p.peakRssMiB)}, CPU s ${JSON.stringify(p.cpuSeconds)}, load ${p.loadavg.toFixed(1)}\n`);
+      for (const c of p.perCell) if (!c.ok) process.stderr.write(`  ${c.cell}: ${c.error}\n`);
+      write(all);
+      return p;
     };
-    result.phases.push(p);
-    process.stderr.write(`  ${p.seconds.toFixed(1)} s, ok=${p.ok}, ${JSON.stringify(p.changes)}, peak RSS ${JSON.stringify(p.peakRssMiB)}, CPU s ${JSON.stringify(p.cpuSeconds)}, load ${p.loadavg.toFixed(1)}\n`);
-    for (const c of p.perCell) if (!c.ok) process.stderr.write(`  ${c.cell}: ${c.error}\n`);
+
+    const removeStackFiles = () => {
+      for (const cell of cells) fs.rmSync(path.join(repoRoot, `Pulumi.${cellStackName(stackEnv, cell)}.yaml`), { force: true });
+    };
+    await phase("preview from empty", "preview", cells);
+    if (opts.previewOnly) {
+      removeStackFiles();
+      continue;
+    }
+    await phase("up from empty", "up", cells);
+    await phase("no-op preview", "preview", cells);
+    await phase("no-op up", "up", cells);
+    fs.writeFileSync(fleet.schoolsFile, fullSchools);
+    fs.writeFileSync(fleet.ledgerFile, fullLedger);
+    const addTo = mode === "cells" ? addedCell : cells[0];
+    await phase(`add one school: preview (${addTo})`, "preview", [addTo]);
+    await phase(`add one school: up (${addTo})`, "up", [addTo]);
+
+    // State size as `pulumi stack export` writes it (secrets stay encrypted).
+    let bytes = 0;
+    for (const cell of cells) {
+      const { stdout } = await run(path.join(toolchainDir, "bin", "pulumi"), ["stack", "export", "--stack", cellStackName(stackEnv, cell)], {
+        cwd: repoRoot,
+        env: { ...process.env, ...toolchainEnv(), ...envVars },
+        maxBuffer: 1 << 30,
+      });
+      bytes += Buffer.byteLength(stdout);
+    }
+    result.stateBytes = bytes;
+    result.stateBytesPerSite = Math.round(bytes / schools);
     write(all);
-    return p;
-  };
 
-  const cells = fleet.hypervisors;
-  await phase("preview from empty", "preview", cells);
-  await phase("up from empty", "up", cells);
-  await phase("no-op preview", "preview", cells);
-  await phase("no-op up", "up", cells);
-  fs.writeFileSync(fleet.schoolsFile, fullSchools);
-  fs.writeFileSync(fleet.ledgerFile, fullLedger);
-  await phase(`add one school: preview (cell ${addedCell})`, "preview", [addedCell]);
-  await phase(`add one school: up (cell ${addedCell})`, "up", [addedCell]);
-
-  // State size as `pulumi stack export` writes it (secrets stay encrypted).
-  let bytes = 0;
-  for (const cell of cells) {
-    const { stdout } = await run(path.join(toolchainDir, "bin", "pulumi"), ["stack", "export", "--stack", cellStackName(env, cell)], {
-      cwd: repoRoot,
-      env: { ...process.env, ...toolchainEnv(), ...envVars },
-      maxBuffer: 1 << 30,
-    });
-    bytes += Buffer.byteLength(stdout);
+    if (!opts.keep) await phase("destroy", "destroy", cells);
+    removeStackFiles();
   }
-  result.stateBytes = bytes;
-  result.stateBytesPerSite = Math.round(bytes / schools);
-  write(all);
-
-  if (!keep) await phase("destroy", "destroy", cells);
-  for (const cell of cells) fs.rmSync(path.join(repoRoot, `Pulumi.${cellStackName(env, cell)}.yaml`), { force: true });
-  return result;
 }
 
+/** Writes this run's sizes into the JSON file, keeping other sizes and modes from earlier runs. */
 function write(all: SizeResult[]): void {
+  const key = (s: SizeResult) => `${s.schools} ${s.mode ?? "cells"}`;
+  const mine = new Set(all.map(key));
+  let earlier: SizeResult[] = [];
+  try {
+    earlier = (JSON.parse(fs.readFileSync(OUT, "utf8")) as { sizes: SizeResult[] }).sizes.filter((s) => !mine.has(key(s)));
+  } catch {
+    // No earlier file (or an unreadable one): this run's figures only.
+  }
+  const sizes = [...earlier, ...all].sort((a, b) => a.schools - b.schools || key(a).localeCompare(key(b)));
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  fs.writeFileSync(OUT, JSON.stringify({ node: process.version, cpus: os.cpus().length, libvirt: LIBVIRT_URI, sizes: all }, null, 2));
+  fs.writeFileSync(OUT, JSON.stringify({ node: process.version, cpus: os.cpus().length, libvirt: LIBVIRT_URI, sizes }, null, 2));
 }
 
 function table(all: SizeResult[]): string {
-  const lines = ["schools  cells  phase                                   seconds  ok    changes                         peak RSS MiB (worker / engine / command / libvirt / random)"];
+  const lines = [
+    "schools  mode       stacks  phase                                   seconds  ok    changes                         peak RSS MiB (worker / engine / command / libvirt / random)",
+  ];
   for (const s of all) {
     for (const p of s.phases) {
       const rss = p.peakRssMiB;
@@ -166,6 +207,7 @@ function table(all: SizeResult[]): string {
       lines.push(
         [
           String(s.schools).padStart(7),
+          " " + s.mode.padEnd(9),
           String(p.cells).padStart(6),
           " " + p.phase.padEnd(40),
           p.seconds.toFixed(1).padStart(7),
@@ -175,23 +217,35 @@ function table(all: SizeResult[]): string {
         ].join(" "),
       );
     }
-    if (s.stateBytes !== undefined) lines.push(`${String(s.schools).padStart(7)}  state: ${s.stateBytes} bytes, ${s.stateBytesPerSite} bytes per site`);
+    if (s.stateBytes !== undefined) lines.push(`${String(s.schools).padStart(7)}  ${s.mode}: state ${s.stateBytes} bytes, ${s.stateBytesPerSite} bytes per site`);
+  }
+  // One stack against cells, measured in this run: the ratio of wall times per phase.
+  for (const single of all.filter((s) => s.mode === "one stack")) {
+    const cells = all.find((s) => s.schools === single.schools && s.mode === "cells");
+    if (!cells) continue;
+    for (const p of single.phases) {
+      const c = cells.phases.find((q) => q.phase.replace(/\(.*\)/, "") === p.phase.replace(/\(.*\)/, ""));
+      if (c) lines.push(`${String(single.schools).padStart(7)}  one stack / cells, ${p.phase.replace(/ \(.*\)/, "")}: ${(p.seconds / c.seconds).toFixed(2)}`);
+    }
   }
   return lines.join("\n");
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let parallel = 2;
-  let keep = false;
+  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500 };
   const sizes: number[] = [];
   for (let k = 0; k < args.length; k++) {
-    if (args[k] === "--parallel") parallel = Number(args[++k]);
-    else if (args[k] === "--keep") keep = true;
-    else sizes.push(Number(args[k]));
+    if (args[k] === "--parallel") opts.parallel = Number(args[++k]);
+    else if (args[k] === "--keep") opts.keep = true;
+    else if (args[k] === "--preview-only") opts.previewOnly = true;
+    else if (args[k] === "--one-stack-up-to") opts.oneStackUpTo = Number(args[++k]);
+    else if (/^\d+$/.test(args[k])) sizes.push(Number(args[k]));
+    else throw new Error(`unknown argument ${args[k]} (usage: [--parallel N] [--keep] [--preview-only] [--one-stack-up-to N] SCHOOLS...)`);
   }
+  if (!(opts.parallel >= 1) || !Number.isFinite(opts.oneStackUpTo)) throw new Error("--parallel and --one-stack-up-to need a number");
   const all: SizeResult[] = [];
-  for (const n of sizes.length > 0 ? sizes : [500]) await benchSize(n, parallel, keep, all);
+  for (const n of sizes.length > 0 ? sizes : [500]) await benchSize(n, opts, all);
   console.log(table(all));
 }
 

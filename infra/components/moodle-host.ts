@@ -48,11 +48,12 @@ export class MoodleHost extends pulumi.ComponentResource {
       `${plan.name}-bootstrap`,
       {
         connection: this.connection,
+        // The script is idempotent, and a changed script updates in place:
+        // with no `update` the provider runs `create` again (see
+        // MoodleSite's install). It carries the site tool, named by its
+        // digest: a new tool version is this one update, which re-applies
+        // the host's sites with it.
         create: bootstrapScript,
-        // The script is idempotent: a changed script updates in place. It
-        // carries the site tool, named by its digest: a new tool version is
-        // this one update, which re-applies the host's sites with it.
-        update: bootstrapScript,
         stdin: secrets.tlsPrivateKey,
         logging: "stderr",
       },

@@ -56,8 +56,8 @@ export class MoodleSite extends pulumi.ComponentResource {
     this.dnsRecord = new command.local.Command(
       `${plan.schoolId}-dns`,
       {
+        // An upsert: run again when the record's address changes.
         create: upsert,
-        update: upsert,
         delete: dnsDeleteScript(record),
         // The TSIG secret travels on stdin into a 0600 key file, never in argv.
         stdin: dnsKeyFile(secrets.dnsTsigSecret, settings.dns),
@@ -75,10 +75,12 @@ export class MoodleSite extends pulumi.ComponentResource {
       `${plan.schoolId}-install`,
       {
         connection: host.connection,
+        // The install is idempotent. A changed command is an update in
+        // place that runs `create` again: the command provider does that
+        // when `update` is unset (never a replace, whose delete would
+        // archive the site), and the state keeps two copies of the text
+        // (inputs and outputs) instead of four.
         create: install,
-        // The install is idempotent; without `update`, any change would
-        // replace the command, and a replace runs the archiving delete.
-        update: install,
         delete: siteDeleteCommand(scriptInput),
         stdin: applyBoth(dbPassword, adminPassword, (db, admin) => siteInstallStdin({ dbPassword: db, adminPassword: admin })),
         logging: "stderr",

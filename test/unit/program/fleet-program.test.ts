@@ -95,6 +95,15 @@ describe("the fleet program under mocks, sample list", () => {
     }
   });
 
+  it("stores each bootstrap, install and DNS script once: no `update` copy (the provider re-runs `create`)", () => {
+    const scripted = run.resources.filter((r) => /-(bootstrap|install|dns)$/.test(r.name));
+    expect(scripted.length).toBe(hosts.size + 2 * ledger.length);
+    for (const r of scripted) {
+      expect(r.inputs.create, r.name).toEqual(expect.any(String));
+      expect(r.inputs, r.name).not.toHaveProperty("update");
+    }
+  });
+
   it("points each DNS record at its site's host", () => {
     const hostsOut = run.outputs.hosts as Record<string, { address: string }>;
     const sitesOut = run.outputs.sites as Record<string, { host: string; fqdn: string }>;
