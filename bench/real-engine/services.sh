@@ -87,7 +87,15 @@ MaxSessions 100
 ForceCommand cat >/dev/null
 LogLevel ERROR
 EOF
-  pid_alive "$RUN/sshd.pid" || in_ns /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
+  # sshd runs ForceCommand through root's shell, and bash sources ~/.bashrc
+  # when sshd starts it: this machine's root profile (pyenv, cargo) would
+  # then cost more CPU per command than the command provider and the engine
+  # together. A VM's root has Debian's default one, so sshd gets an empty home.
+  mkdir -p "$d/home" && chmod 700 "$d/home"
+  pid_alive "$RUN/sshd.pid" || in_ns unshare --mount --propagation private bash -c "
+    mount --bind '$d/home' /root
+    exec /usr/sbin/sshd -f '$d/sshd_config' -E '$d/sshd.log'
+  "
 }
 
 bind_up() {
