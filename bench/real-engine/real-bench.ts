@@ -5,11 +5,15 @@
 // Runs inside the network namespace moodle-bench (npm run bench:real does
 // that); figures go to stdout and bench/out/real-engine.json (merged by
 // fleet size and mode, so runs of different sizes add up).
-//   npm run bench:real -- [--parallel 2] [--keep] [--one-stack-up-to 500] [--preview-only] 500 [2000 4000]
+//   npm run bench:real -- [--parallel 2] [--keep] [--one-stack-up-to 500] [--preview-only] [--without-checkpoints] 500 [2000 4000]
 // Each size runs as cells (one stack per hypervisor) and, up to
 // --one-stack-up-to schools, then again as one stack, after the cells'
 // destroy (both declare the same pools and volumes). --preview-only runs
-// only the preview from empty.
+// only the preview from empty. --without-checkpoints runs the cells once
+// more with PULUMI_SKIP_CHECKPOINTS (the engine saves the state only at the
+// end): the difference is what the checkpoints after each step cost. The
+// fleet itself never sets it: a run killed mid-way would lose its record
+// of what it created.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -40,7 +44,7 @@ interface Phase {
   loadavg: number;
 }
 
-type Mode = "cells" | "one stack";
+type Mode = "cells" | "cells without checkpoints" | "one stack";
 
 interface SizeResult {
   schools: number;
@@ -65,6 +69,7 @@ interface BenchOptions {
   keep: boolean;
   previewOnly: boolean;
   oneStackUpTo: number;
+  withoutCheckpoints: boolean;
 }
 
 async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[]): Promise<void> {
@@ -93,19 +98,23 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
   const envVars = stateEnv({ stateDir, passphraseFile: path.join(BENCH_DIR, "passphrase") });
   const inputs = { schoolsFile: fleet.schoolsFile, ledgerFile: fleet.ledgerFile };
 
-  const modes: Mode[] = schools <= opts.oneStackUpTo && !opts.keep ? ["cells", "one stack"] : ["cells"];
+  // Each mode after the first needs the one before it destroyed.
+  const modes: Mode[] = ["cells"];
+  if (opts.withoutCheckpoints && !opts.keep) modes.push("cells without checkpoints");
+  if (schools <= opts.oneStackUpTo && !opts.keep) modes.push("one stack");
   for (const mode of modes) {
     fs.writeFileSync(fleet.schoolsFile, dropLast(fullSchools));
     fs.writeFileSync(fleet.ledgerFile, dropLast(fullLedger));
     // The one stack goes through the same driver as a cell: it is named
     // after the first hypervisor (the stack config's cell must be one) in an
     // environment of its own, and its program declares them all.
-    const stackEnv = mode === "cells" ? env : `${env}one`;
-    const cells = mode === "cells" ? fleet.hypervisors : [fleet.hypervisors[0]];
+    const stackEnv = { cells: env, "cells without checkpoints": `${env}nc`, "one stack": `${env}one` }[mode];
+    const cells = mode === "one stack" ? [fleet.hypervisors[0]] : fleet.hypervisors;
     const program =
-      mode === "cells"
-        ? { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs }
-        : { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } };
+      mode === "one stack"
+        ? { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } }
+        : { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs };
+    const modeEnvVars = mode === "cells without checkpoints" ? { ...envVars, PULUMI_SKIP_CHECKPOINTS: "true" } : envVars;
     const result: SizeResult = { schools, mode, hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
     all.push(result);
     const sampler = new RssSampler();
@@ -121,7 +130,7 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
         parallel: opts.parallel,
         program,
         expectedResources: () => 0,
-        envVars,
+        envVars: modeEnvVars,
         stackFile: fleet.stackFile,
         secretsDir: path.join(BENCH_DIR, "secrets"),
         out: { write: () => true },
@@ -158,7 +167,7 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
     await phase("no-op up", "up", cells);
     fs.writeFileSync(fleet.schoolsFile, fullSchools);
     fs.writeFileSync(fleet.ledgerFile, fullLedger);
-    const addTo = mode === "cells" ? addedCell : cells[0];
+    const addTo = mode === "one stack" ? cells[0] : addedCell;
     await phase(`add one school: preview (${addTo})`, "preview", [addTo]);
     await phase(`add one school: up (${addTo})`, "up", [addTo]);
 
@@ -198,7 +207,7 @@ function write(all: SizeResult[]): void {
 
 function table(all: SizeResult[]): string {
   const lines = [
-    "schools  mode       stacks  phase                                   seconds  ok    changes                         peak RSS MiB (worker / engine / command / libvirt / random)",
+    "schools  mode                      stacks  phase                                   seconds  ok    changes                         peak RSS MiB (worker / engine / command / libvirt / random)",
   ];
   for (const s of all) {
     for (const p of s.phases) {
@@ -207,7 +216,7 @@ function table(all: SizeResult[]): string {
       lines.push(
         [
           String(s.schools).padStart(7),
-          " " + s.mode.padEnd(9),
+          " " + s.mode.padEnd(24),
           String(p.cells).padStart(6),
           " " + p.phase.padEnd(40),
           p.seconds.toFixed(1).padStart(7),
@@ -219,13 +228,14 @@ function table(all: SizeResult[]): string {
     }
     if (s.stateBytes !== undefined) lines.push(`${String(s.schools).padStart(7)}  ${s.mode}: state ${s.stateBytes} bytes, ${s.stateBytesPerSite} bytes per site`);
   }
-  // One stack against cells, measured in this run: the ratio of wall times per phase.
-  for (const single of all.filter((s) => s.mode === "one stack")) {
-    const cells = all.find((s) => s.schools === single.schools && s.mode === "cells");
+  // Each other mode against the cells, measured in this run: the ratio of wall times per phase.
+  const bare = (phase: string) => phase.replace(/ \(.*\)/, "");
+  for (const other of all.filter((s) => s.mode !== "cells")) {
+    const cells = all.find((s) => s.schools === other.schools && s.mode === "cells");
     if (!cells) continue;
-    for (const p of single.phases) {
-      const c = cells.phases.find((q) => q.phase.replace(/\(.*\)/, "") === p.phase.replace(/\(.*\)/, ""));
-      if (c) lines.push(`${String(single.schools).padStart(7)}  one stack / cells, ${p.phase.replace(/ \(.*\)/, "")}: ${(p.seconds / c.seconds).toFixed(2)}`);
+    for (const p of other.phases) {
+      const c = cells.phases.find((q) => bare(q.phase) === bare(p.phase));
+      if (c) lines.push(`${String(other.schools).padStart(7)}  ${other.mode} / cells, ${bare(p.phase)}: ${(p.seconds / c.seconds).toFixed(2)}`);
     }
   }
   return lines.join("\n");
@@ -233,15 +243,16 @@ function table(all: SizeResult[]): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500 };
+  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500, withoutCheckpoints: false };
   const sizes: number[] = [];
   for (let k = 0; k < args.length; k++) {
     if (args[k] === "--parallel") opts.parallel = Number(args[++k]);
     else if (args[k] === "--keep") opts.keep = true;
     else if (args[k] === "--preview-only") opts.previewOnly = true;
     else if (args[k] === "--one-stack-up-to") opts.oneStackUpTo = Number(args[++k]);
+    else if (args[k] === "--without-checkpoints") opts.withoutCheckpoints = true;
     else if (/^\d+$/.test(args[k])) sizes.push(Number(args[k]));
-    else throw new Error(`unknown argument ${args[k]} (usage: [--parallel N] [--keep] [--preview-only] [--one-stack-up-to N] SCHOOLS...)`);
+    else throw new Error(`unknown argument ${args[k]} (usage: [--parallel N] [--keep] [--preview-only] [--one-stack-up-to N] [--without-checkpoints] SCHOOLS...)`);
   }
   if (!(opts.parallel >= 1) || !Number.isFinite(opts.oneStackUpTo)) throw new Error("--parallel and --one-stack-up-to need a number");
   const all: SizeResult[] = [];
