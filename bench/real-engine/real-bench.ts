@@ -49,6 +49,8 @@ type Mode = "cells" | "cells without checkpoints" | "one stack";
 interface SizeResult {
   schools: number;
   mode: Mode;
+  /** The commit measured (with "+" when the tree had changes). */
+  commit: string;
   hypervisors: number;
   parallel: number;
   phases: Phase[];
@@ -115,7 +117,7 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
         ? { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } }
         : { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs };
     const modeEnvVars = mode === "cells without checkpoints" ? { ...envVars, PULUMI_SKIP_CHECKPOINTS: "true" } : envVars;
-    const result: SizeResult = { schools, mode, hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
+    const result: SizeResult = { schools, mode, commit: await commitMeasured(), hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
     all.push(result);
     const sampler = new RssSampler();
 
@@ -188,6 +190,12 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
     if (!opts.keep) await phase("destroy", "destroy", cells);
     removeStackFiles();
   }
+}
+
+async function commitMeasured(): Promise<string> {
+  const { stdout: head } = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot });
+  const { stdout: status } = await run("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: repoRoot });
+  return head.trim() + (status.trim() === "" ? "" : "+");
 }
 
 /** Writes this run's sizes into the JSON file, keeping other sizes and modes from earlier runs. */
