@@ -49,7 +49,6 @@ export interface ModelOutput {
   bound: "hardware" | "engine";
 }
 
-
 export function predictConverge(m: ModelInput): ModelOutput {
   const hosts = Math.ceil(m.schools / m.sitesPerHost);
   const hypervisors = Math.ceil(hosts / m.hostsPerHypervisor);

@@ -72,6 +72,8 @@ interface BenchOptions {
   previewOnly: boolean;
   oneStackUpTo: number;
   withoutCheckpoints: boolean;
+  /** The commit measured, read once per run. */
+  commit: string;
 }
 
 async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[]): Promise<void> {
@@ -117,7 +119,7 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
         ? { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } }
         : { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs };
     const modeEnvVars = mode === "cells without checkpoints" ? { ...envVars, PULUMI_SKIP_CHECKPOINTS: "true" } : envVars;
-    const result: SizeResult = { schools, mode, commit: await commitMeasured(), hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
+    const result: SizeResult = { schools, mode, commit: opts.commit, hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
     all.push(result);
     const sampler = new RssSampler();
 
@@ -251,7 +253,7 @@ function table(all: SizeResult[]): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500, withoutCheckpoints: false };
+  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500, withoutCheckpoints: false, commit: await commitMeasured() };
   const sizes: number[] = [];
   for (let k = 0; k < args.length; k++) {
     if (args[k] === "--parallel") opts.parallel = Number(args[++k]);
