@@ -4,6 +4,7 @@ import type { FleetOutputs, HostOutput, HypervisorOutput, SiteOutput } from "../
 import { Hypervisor } from "./hypervisor";
 import { MoodleHost } from "./moodle-host";
 import { MoodleSite } from "./moodle-site";
+import { declareQuietly } from "./declare-quietly";
 import type { FleetSecrets } from "./secrets";
 
 export interface FleetArgs {
@@ -33,22 +34,12 @@ export class Fleet extends pulumi.ComponentResource {
    * than V8's young generation holds: each minor collection copied them all
    * (2,000 schools: 45 % of the CPU profile was garbage collection). A turn
    * per site takes a quarter to a third off the evaluation's CPU time and
-   * peak memory (bench/RESULTS.md).
+   * peak memory (bench/RESULTS.md). The SDK's stack traces are off
+   * meanwhile (declareQuietly).
    */
   static async create(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions): Promise<Fleet> {
     const fleet = new Fleet(name, args, opts);
-    // The SDK takes a stack trace for every promise it makes (a few hundred
-    // per resource) and keeps it only for PULUMI_DEBUG_PROMISE_LEAKS; under
-    // tsx each one is mapped through source maps, which was half of the
-    // evaluation time. Errors raised while the fleet is declared keep their
-    // message but no frames, unless that variable asks for traces.
-    const stackTraceLimit = Error.stackTraceLimit;
-    if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
-    try {
-      await fleet.declare(args);
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
+    await declareQuietly(() => fleet.declare(args));
     return fleet;
   }
 

@@ -1,28 +1,83 @@
 import { describe, it, expect } from "vitest";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { fleetProgram, DEFAULT_INPUTS } from "../../../infra/program";
 import { runUnderMocks, stackConfigValues, testSecrets } from "../../support/mocks";
 import { repoRoot } from "../../../stacks/toolchain";
 
-// Fleet.create lowers Error.stackTraceLimit while it declares (the SDK's
-// per-promise traces were half the evaluation time); the process must get
-// its own limit back, or every later error would lose its frames.
+const config = {
+  ...stackConfigValues(path.join(repoRoot, "Pulumi.prod.yaml")),
+  "moodle-fleet:allowPlainHttp": "true",
+  "moodle-fleet:singleStack": "true",
+  ...testSecrets(),
+};
+const secretKeys = ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"];
+
+interface Registration {
+  name: string;
+  sourcePosition: boolean;
+  stackFrames: number;
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getSourceposition(): unknown;
+  getStacktrace(): { getFramesList(): unknown[] } | undefined;
+}
+
+/** Runs the fleet program under mocks, with what each registration carried besides its inputs. */
+async function declareFleetRecordingRegistrations(): Promise<Registration[]> {
+  const registrations: Registration[] = [];
+  await runUnderMocks(
+    async () => {
+      const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, callback: unknown): unknown;
+      };
+      const register = monitor.registerResource.bind(monitor);
+      monitor.registerResource = (req, callback) => {
+        registrations.push({
+          name: req.getName(),
+          sourcePosition: req.getSourceposition() !== undefined,
+          stackFrames: req.getStacktrace()?.getFramesList().length ?? 0,
+        });
+        return register(req, callback);
+      };
+      const outputs = await fleetProgram(DEFAULT_INPUTS)();
+      // Declared after the fleet: the SDK's traces are back for the rest of the program.
+      new random.RandomPassword("declared-after-the-fleet", { length: 8 });
+      return outputs;
+    },
+    config,
+    secretKeys,
+  );
+  return registrations;
+}
+
+// Fleet.create turns the SDK's stack traces off while it declares
+// (declareQuietly); the process must get them back, or every later error
+// would lose its frames.
 describe("declaring the fleet", () => {
   it("gives the process its stack trace limit back", async () => {
-    const config = {
-      ...stackConfigValues(path.join(repoRoot, "Pulumi.prod.yaml")),
-      "moodle-fleet:allowPlainHttp": "true",
-      "moodle-fleet:singleStack": "true",
-      ...testSecrets(),
-    };
     const before = Error.stackTraceLimit;
     Error.stackTraceLimit = 17;
     try {
-      const run = await runUnderMocks(fleetProgram(DEFAULT_INPUTS), config, ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"]);
+      const run = await runUnderMocks(fleetProgram(DEFAULT_INPUTS), config, secretKeys);
       expect(run.resources.length).toBeGreaterThan(0);
       expect(Error.stackTraceLimit).toBe(17);
     } finally {
       Error.stackTraceLimit = before;
     }
+  });
+
+  it("registers the fleet's resources without a source position or stack trace, and only those", async () => {
+    const registrations = await declareFleetRecordingRegistrations();
+    const fleetResources = registrations.filter((r) => r.name !== "declared-after-the-fleet");
+    expect(fleetResources.length).toBeGreaterThan(100);
+    const withTraces = fleetResources.filter((r) => r.sourcePosition || r.stackFrames > 0).map((r) => r.name);
+    // The Fleet component itself is registered before declareQuietly.
+    expect(withTraces).toEqual(["fleet"]);
+    const after = registrations.find((r) => r.name === "declared-after-the-fleet");
+    expect(after!.stackFrames).toBeGreaterThan(0);
   });
 });
