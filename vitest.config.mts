@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `unit` is the fast inner loop (pure code and Pulumi mocks);
+// Three projects: `unit` is the fast inner loop (pure code and Pulumi mocks);
+// `shell` runs the host bootstrap and the site tool in sandboxes of stub
+// commands (minutes: a bootstrap run starts a few hundred processes);
 // `system` drives the real CLI, plugins, libvirtd and services and is slow.
 export default defineConfig({
   test: {
@@ -9,6 +11,13 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "shell",
+          include: ["test/shell/**/*.test.ts"],
           testTimeout: 60_000,
         },
       },

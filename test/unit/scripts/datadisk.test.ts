@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { cloudInitUserData } from "../../../infra/scripts";
 import { DATA_DISK_SCRIPT, dataDiskFstabLine } from "../../../infra/scripts/datadisk";
-import { Sandbox } from "./sandbox";
+import { Sandbox } from "../../support/sandbox";
 
 // The data disk's bootcmd, taken from the generated user-data and run the way
 // cloud-init runs it (its shellify, then sh), against a disk image file with

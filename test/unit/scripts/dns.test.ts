@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dnsDeleteScript, dnsStdin, dnsUpsertScript, type DnsRecordInput } from "../../../infra/scripts";
-import { Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
+import { Sandbox, everythingPassedAsArgsOrEnv } from "../../support/sandbox";
 
 const SECRET = randomBytes(32).toString("base64");
 const record: DnsRecordInput = {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { releaseConfigPhp, siteInstallCommand, siteInstallStdin, siteToolFiles, type SiteScriptInput } from "../../../infra/scripts";
-import { Sandbox } from "./sandbox";
+import { Sandbox } from "../../support/sandbox";
 
 // These run the PHP the fleet writes for real; they need a php binary.
 const hasPhp = spawnSync("bash", ["-c", "command -v php"]).status === 0;

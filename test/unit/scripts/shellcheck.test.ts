@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SITE_TOOL_NAME, hostBootstrapScript } from "../../../infra/scripts";
 import { LIB_SH_PATH } from "../../../infra/scripts/bash";
-import { Sandbox } from "./sandbox";
+import { Sandbox } from "../../support/sandbox";
 
 // shellcheck beside `bash -n`: the generated scripts, the site tool and the static shell they are made of.
 const hasShellcheck = spawnSync("bash", ["-c", "command -v shellcheck"]).status === 0;

@@ -21,10 +21,10 @@ import {
   siteToolHostConfPath,
   siteToolPath,
   type HostScriptInput,
-} from "../../../infra/scripts";
-import { cronLogrotateConf } from "../../../infra/scripts/bootstrap";
-import { hostApacheConf, hostPhpIni, hostWwwPoolOverride } from "../../../infra/scripts/configs";
-import { RELEASE_COMMIT, Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
+} from "../../infra/scripts";
+import { cronLogrotateConf } from "../../infra/scripts/bootstrap";
+import { hostApacheConf, hostPhpIni, hostWwwPoolOverride } from "../../infra/scripts/configs";
+import { RELEASE_COMMIT, Sandbox, everythingPassedAsArgsOrEnv } from "../support/sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
 const KEY_TOKEN = "KEYSECRETq8Zr";
@@ -309,7 +309,7 @@ describe("hostBootstrapScript", () => {
     expect(fpm.argv.slice(0, 2)).toEqual(["-c", join(sbx.paths.phpEtcDir, "8.2/fpm/php.ini")]);
     expect(fpm.argv.slice(3)).toEqual(["fpm", "5000", "96", ...PREFLIGHT_EXTENSIONS]);
     expect(fpm.env).toContain(`PHP_INI_SCAN_DIR=${join(sbx.paths.phpEtcDir, "8.2/fpm/conf.d")}`);
-    expect(cli.extra["preflight.php"]).toBe(readFileSync(join(__dirname, "../../../infra/scripts/php-preflight.php"), "utf8").trim());
+    expect(cli.extra["preflight.php"]).toBe(readFileSync(join(__dirname, "../../infra/scripts/php-preflight.php"), "utf8").trim());
     for (const e of ["iconv", "mbstring", "curl", "openssl", "ctype", "zip", "zlib", "gd", "simplexml", "spl", "pcre", "dom", "xml",
       "xmlreader", "intl", "json", "hash", "fileinfo", "sodium", "mysqli", "redis"]) {
       expect(PREFLIGHT_EXTENSIONS, e).toContain(e);

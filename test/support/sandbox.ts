@@ -21,7 +21,7 @@ import {
   type HostScriptInput,
   type SiteScriptInput,
   type SystemPaths,
-} from "../../../infra/scripts";
+} from "../../infra/scripts";
 
 export interface Call {
   name: string;

@@ -15,12 +15,12 @@ import {
   shellQuote,
   sqlQuote,
   type SiteScriptInput,
-} from "../../../infra/scripts";
-import { siteScriptInput } from "../../../infra/components/script-inputs";
-import { withRepairRequests } from "../../../infra/components/moodle-site";
-import type { FleetSettings, PlannedHost, PlannedSite } from "../../../infra/plan";
+} from "../../infra/scripts";
+import { siteScriptInput } from "../../infra/components/script-inputs";
+import { withRepairRequests } from "../../infra/components/moodle-site";
+import type { FleetSettings, PlannedHost, PlannedSite } from "../../infra/plan";
 import { createHash } from "node:crypto";
-import { RELEASE_COMMIT, RELEASE_KEY, Sandbox, everythingPassedAsArgsOrEnv } from "./sandbox";
+import { RELEASE_COMMIT, RELEASE_KEY, Sandbox, everythingPassedAsArgsOrEnv } from "../support/sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
 const HOSTILE_NAME = `$(touch ${PAYLOAD}) 'single' "double" \`touch ${PAYLOAD}\` \`id\`\nSchüle Öhringen; rm -rf / ; touch ${PAYLOAD} & $HOME \\`;
