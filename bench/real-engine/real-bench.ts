@@ -5,7 +5,7 @@
 // Runs inside the network namespace moodle-bench (npm run bench:real does
 // that); figures go to stdout and bench/out/real-engine.json (merged by
 // fleet size and mode, so runs of different sizes add up).
-//   npm run bench:real -- [--parallel 2] [--keep] [--one-stack-up-to 500] [--preview-only] [--without-checkpoints] 500 [2000 4000]
+//   npm run bench:real -- [--parallel 2] [--keep] [--one-stack-up-to 500] [--preview-only] [--without-checkpoints] [--with-default-gc] 500 [2000 4000]
 // Each size runs as cells (one stack per hypervisor) and, up to
 // --one-stack-up-to schools, then again as one stack, after the cells'
 // destroy (both declare the same pools and volumes). --preview-only runs
@@ -13,7 +13,9 @@
 // more with PULUMI_SKIP_CHECKPOINTS (the engine saves the state only at the
 // end): the difference is what the checkpoints after each step cost. The
 // fleet itself never sets it: a run killed mid-way would lose its record
-// of what it created.
+// of what it created. --with-default-gc runs the cells once more with Go's
+// default collector (GOGC=100, no memory limit) in the engine and plugins,
+// against the driver's own setting (ENGINE_GC in stacks/toolchain.ts).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -44,7 +46,7 @@ interface Phase {
   loadavg: number;
 }
 
-type Mode = "cells" | "cells without checkpoints" | "one stack";
+type Mode = "cells" | "cells without checkpoints" | "cells, GOGC=100" | "one stack";
 
 interface SizeResult {
   schools: number;
@@ -72,6 +74,7 @@ interface BenchOptions {
   previewOnly: boolean;
   oneStackUpTo: number;
   withoutCheckpoints: boolean;
+  withDefaultGc: boolean;
   /** The commit measured, read once per run. */
   commit: string;
 }
@@ -105,6 +108,7 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
   // Each mode after the first needs the one before it destroyed.
   const modes: Mode[] = ["cells"];
   if (opts.withoutCheckpoints && !opts.keep) modes.push("cells without checkpoints");
+  if (opts.withDefaultGc && !opts.keep) modes.push("cells, GOGC=100");
   if (schools <= opts.oneStackUpTo && !opts.keep) modes.push("one stack");
   for (const mode of modes) {
     fs.writeFileSync(fleet.schoolsFile, dropLast(fullSchools));
@@ -112,13 +116,17 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
     // The one stack goes through the same driver as a cell: it is named
     // after the first hypervisor (the stack config's cell must be one) in an
     // environment of its own, and its program declares them all.
-    const stackEnv = { cells: env, "cells without checkpoints": `${env}nc`, "one stack": `${env}one` }[mode];
+    const stackEnv = { cells: env, "cells without checkpoints": `${env}nc`, "cells, GOGC=100": `${env}gc`, "one stack": `${env}one` }[mode];
     const cells = mode === "one stack" ? [fleet.hypervisors[0]] : fleet.hypervisors;
     const program =
       mode === "one stack"
         ? { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } }
         : { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs };
-    const modeEnvVars = mode === "cells without checkpoints" ? { ...envVars, PULUMI_SKIP_CHECKPOINTS: "true" } : envVars;
+    const modeEnvVars = {
+      ...envVars,
+      ...(mode === "cells without checkpoints" && { PULUMI_SKIP_CHECKPOINTS: "true" }),
+      ...(mode === "cells, GOGC=100" && { GOGC: "100", GOMEMLIMIT: "off" }),
+    };
     const result: SizeResult = { schools, mode, commit: opts.commit, hypervisors: fleet.hypervisors.length, parallel: opts.parallel, phases: [] };
     all.push(result);
     const sampler = new RssSampler();
@@ -253,7 +261,7 @@ function table(all: SizeResult[]): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500, withoutCheckpoints: false, commit: await commitMeasured() };
+  const opts: BenchOptions = { parallel: 2, keep: false, previewOnly: false, oneStackUpTo: 500, withoutCheckpoints: false, withDefaultGc: false, commit: await commitMeasured() };
   const sizes: number[] = [];
   for (let k = 0; k < args.length; k++) {
     if (args[k] === "--parallel") opts.parallel = Number(args[++k]);
@@ -261,8 +269,9 @@ async function main(): Promise<void> {
     else if (args[k] === "--preview-only") opts.previewOnly = true;
     else if (args[k] === "--one-stack-up-to") opts.oneStackUpTo = Number(args[++k]);
     else if (args[k] === "--without-checkpoints") opts.withoutCheckpoints = true;
+    else if (args[k] === "--with-default-gc") opts.withDefaultGc = true;
     else if (/^\d+$/.test(args[k])) sizes.push(Number(args[k]));
-    else throw new Error(`unknown argument ${args[k]} (usage: [--parallel N] [--keep] [--preview-only] [--one-stack-up-to N] [--without-checkpoints] SCHOOLS...)`);
+    else throw new Error(`unknown argument ${args[k]} (usage: [--parallel N] [--keep] [--preview-only] [--one-stack-up-to N] [--without-checkpoints] [--with-default-gc] SCHOOLS...)`);
   }
   if (!(opts.parallel >= 1) || !Number.isFinite(opts.oneStackUpTo)) throw new Error("--parallel and --one-stack-up-to need a number");
   const all: SizeResult[] = [];

@@ -1,5 +1,5 @@
 #!/bin/bash
-# npm run bench:real -- [--parallel 2] [--keep] 500 [2000 4000]
+# npm run bench:real -- [options, see real-bench.ts] 500 [2000 4000]
 # Starts the benchmark's services (idempotent), then runs the driver inside
 # their network namespace, where the planned host addresses and the DNS
 # server live. `bench/real-engine/services.sh down` removes everything.
