@@ -18,14 +18,19 @@ function bashPrints(code: string, args: string[] = [], env: NodeJS.ProcessEnv = 
 
 /**
  * Runs many cases in one bash (one process per case took most of this
- * file's time): what each snippet printed, in order. A NUL follows each
+ * file's time): what each snippet printed, in order, after `prelude` (the
+ * functions the cases call; it must print nothing). A NUL follows each
  * case's output; no case prints one, since no sample holds one.
  */
-function bashPrintsEach(snippets: string[], args: string[] = [], env: NodeJS.ProcessEnv = process.env): Buffer[] {
-  const out = bashPrints(snippets.map((code) => `${code}\nprintf '\\0'`).join("\n"), args, env);
+function bashPrintsEach(
+  snippets: string[],
+  { prelude = "", args = [], env = process.env }: { prelude?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Buffer[] {
+  const out = bashPrints([`${prelude}\nprintf '\\0'`, ...snippets.map((code) => `${code}\nprintf '\\0'`)].join("\n"), args, env);
+  expect(out.indexOf(0)).toBe(0);
   const outputs: Buffer[] = [];
-  let start = 0;
-  for (let nul = out.indexOf(0); nul !== -1; nul = out.indexOf(0, start)) {
+  let start = 1;
+  for (let nul = out.indexOf(0, start); nul !== -1; nul = out.indexOf(0, start)) {
     outputs.push(out.subarray(start, nul));
     start = nul + 1;
   }
@@ -49,10 +54,12 @@ describe("shellQuote", () => {
     const samples = fc.sample(fc.array(anyText, { minLength: 1, maxLength: 5 }), 100);
     // Words may hold any separator but NUL, so each is printed as its length in bytes and its bytes.
     const frame = `frame() { local LC_ALL=C; printf '%s:%s;' "\${#1}" "$1"; }`;
-    const outputs = bashPrintsEach([frame, ...samples.map((words) => `for w in ${shellJoin(words)}; do frame "$w"; done`)]);
-    expect(outputs[0].length).toBe(0);
+    const outputs = bashPrintsEach(
+      samples.map((words) => `for w in ${shellJoin(words)}; do frame "$w"; done`),
+      { prelude: frame },
+    );
     const framed = (words: string[]) => Buffer.concat(words.map((w) => Buffer.from(`${Buffer.byteLength(w)}:${w};`, "utf8")));
-    expect(mismatches(samples, outputs.slice(1), framed)).toEqual([]);
+    expect(mismatches(samples, outputs, framed)).toEqual([]);
   });
 
   it("quotes the empty string and leaves plain words readable", () => {
@@ -108,9 +115,11 @@ describe("phpQuote / sqlQuote / sq_escape", () => {
     const samples = fc.sample(anyText, 200);
     for (const locale of ["C", "C.UTF-8"]) {
       // Each sample is an argument, as the scripts pass secrets: sq_escape "$k".
-      const outputs = bashPrintsEach([fn, ...samples.map((_, k) => `sq_escape "\${${k + 1}}"`)], samples, { ...process.env, LC_ALL: locale });
-      expect(outputs[0].length).toBe(0);
-      expect(mismatches(samples, outputs.slice(1), (s) => Buffer.from(phpQuote(s).slice(1, -1), "utf8"))).toEqual([]);
+      const outputs = bashPrintsEach(
+        samples.map((_, k) => `sq_escape "\${${k + 1}}"`),
+        { prelude: fn, args: samples, env: { ...process.env, LC_ALL: locale } },
+      );
+      expect(mismatches(samples, outputs, (s) => Buffer.from(phpQuote(s).slice(1, -1), "utf8"))).toEqual([]);
     }
   });
 
