@@ -20,7 +20,20 @@ export const STATE_DIR = path.join(repoRoot, ".state");
  * the 1.5 GiB a process may use); bench/RESULTS.md. The plugins, small Go
  * processes, get the same setting.
  */
-export const ENGINE_GC = { GOGC: "400", GOMEMLIMIT: "1200MiB" } as const;
+export const ENGINE_GC = readEngineGc(path.join(repoRoot, "toolchain/engine-gc.env"));
+
+/** GOGC and GOMEMLIMIT from their file, shared with .toolchain/env.sh. */
+function readEngineGc(file: string): { GOGC: string; GOMEMLIMIT: string } {
+  const values = new Map<string, string>();
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z][A-Z_]*)=([A-Za-z0-9]+)$/.exec(line);
+    if (m) values.set(m[1], m[2]);
+  }
+  const GOGC = values.get("GOGC");
+  const GOMEMLIMIT = values.get("GOMEMLIMIT");
+  if (!GOGC || !GOMEMLIMIT) throw new Error(`${file}: needs GOGC=… and GOMEMLIMIT=… lines`);
+  return { GOGC, GOMEMLIMIT };
+}
 
 /** Environment that makes the CLI use the project's own plugins and never download any. */
 export function toolchainEnv(): Record<string, string> {

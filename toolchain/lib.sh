@@ -30,12 +30,22 @@ path_without() {
   printf '%s' "$out"
 }
 
-# Shell exports for running the project's pulumi by hand.
+# Shell exports for running the project's pulumi by hand, with the engine's
+# garbage collector as the driver runs it (toolchain/engine-gc.env).
 write_env_file() {
-  cat >"$TOOLCHAIN/env.sh" <<ENV
+  local key value
+  {
+    cat <<ENV
 export PATH="$TOOLCHAIN/bin:\$PATH"
 export PULUMI_HOME="$PULUMI_HOME"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_SKIP_UPDATE_CHECK=true
 ENV
+    while IFS='=' read -r key value; do
+      [[ $key =~ ^[A-Z][A-Z_]*$ ]] || continue
+      [[ $value =~ ^[A-Za-z0-9]+$ ]] || die "toolchain/engine-gc.env: bad value for $key"
+      # shellcheck disable=SC2016 # the expansion is for the shell that sources env.sh
+      printf 'export %s="${%s:-%s}"\n' "$key" "$key" "$value"
+    done <"$ROOT/toolchain/engine-gc.env"
+  } >"$TOOLCHAIN/env.sh"
 }

@@ -1,5 +1,9 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ENGINE_GC, toolchainEnv } from "../../../stacks/toolchain";
+import { ENGINE_GC, repoRoot, toolchainEnv } from "../../../stacks/toolchain";
 
 describe("the engine's environment", () => {
   const saved = { GOGC: process.env.GOGC, GOMEMLIMIT: process.env.GOMEMLIMIT };
@@ -25,5 +29,27 @@ describe("the engine's environment", () => {
     process.env.GOGC = "150";
     process.env.GOMEMLIMIT = "3GiB";
     expect(toolchainEnv()).toMatchObject({ GOGC: "150", GOMEMLIMIT: "3GiB" });
+  });
+
+  it("gives a shell that sources .toolchain/env.sh the same setting, or the shell's own", () => {
+    const dir = mkdtempSync(join(tmpdir(), "toolchain-env-"));
+    try {
+      const write = spawnSync("bash", ["-c", 'source toolchain/lib.sh && TOOLCHAIN="$1" && write_env_file', "-", dir], {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH, ROOT: repoRoot },
+        encoding: "utf8",
+      });
+      expect(write.status, write.stderr).toBe(0);
+      expect(readFileSync(join(dir, "env.sh"), "utf8")).toContain(`PULUMI_HOME=`);
+      const read = (env: Record<string, string>) =>
+        spawnSync("bash", ["-c", 'source "$1/env.sh" && printf "%s %s" "$GOGC" "$GOMEMLIMIT"', "-", dir], {
+          env: { PATH: process.env.PATH, ...env },
+          encoding: "utf8",
+        }).stdout;
+      expect(read({})).toBe(`${ENGINE_GC.GOGC} ${ENGINE_GC.GOMEMLIMIT}`);
+      expect(read({ GOGC: "150", GOMEMLIMIT: "3GiB" })).toBe("150 3GiB");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
