@@ -63,7 +63,7 @@ export class Fleet extends pulumi.ComponentResource {
       for (const hostName of hvPlan.hosts) {
         const hostPlan = plan.hostsByName[hostName];
         const host = new MoodleHost(
-          { plan: hostPlan, settings, hypervisor, secrets },
+          { plan: hostPlan, siteFqdns: hostPlan.sites.map((id) => plan.sitesById[id].fqdn), settings, hypervisor, secrets },
           { parent: hypervisor },
         );
         await nextTurn();
@@ -141,8 +141,8 @@ export function expectedResourceCount(plan: FleetPlan): number {
 export function resourceCount(hypervisors: number, hosts: number, sites: number): number {
   const perHypervisor = 5; // component, provider, pool permissions, pool, base image
   // two components, root and data volumes, host key seed, cloud-init seed, private volumes, shutdown for
-  // resize, domain, shutdown on delete, data disk growth, bootstrap, file system growth
-  const perHost = 13;
-  const perSite = 5; // component, two passwords, DNS record, install
+  // resize, domain, shutdown on delete, data disk growth, bootstrap, file system growth, DNS records
+  const perHost = 14;
+  const perSite = 5; // component, two passwords, retired DNS record, install
   return 1 + perHypervisor * hypervisors + perHost * hosts + perSite * sites;
 }

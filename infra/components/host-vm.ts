@@ -9,7 +9,7 @@ import { cloudInitMetaData, cloudInitNetworkConfig, type HostScriptInput } from 
 import { cloudInitUserData, hostKeyOfUserData } from "../scripts/cloudinit";
 import { ed25519KeyPairFromSeed } from "../config/ssh-key";
 import type { Hypervisor } from "./hypervisor";
-import { COMMAND_OUTPUTS } from "./moodle-site";
+import { COMMAND_OUTPUTS } from "./command-outputs";
 
 const GiB = 1024 ** 3;
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as libvirt from "@pulumi/libvirt";
 import * as command from "@pulumi/command";
-import { COMMAND_OUTPUTS } from "./moodle-site";
+import { COMMAND_OUTPUTS } from "./command-outputs";
 import type { PlannedHypervisor } from "../plan";
 
 /** Static: its inputs come from the environment (see the file). */

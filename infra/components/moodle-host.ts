@@ -7,20 +7,23 @@ import { hostScriptInput } from "./script-inputs";
 import type { Hypervisor } from "./hypervisor";
 import { HostVm } from "./host-vm";
 import { hostConnection } from "./host-connection";
-import { COMMAND_OUTPUTS } from "./moodle-site";
+import { COMMAND_OUTPUTS } from "./command-outputs";
+import { hostDnsRecords } from "./dns-records";
 import type { FleetSecrets } from "./secrets";
 
 export interface MoodleHostArgs {
   plan: PlannedHost;
+  /** The names of the host's sites, in its DNS records. */
+  siteFqdns: readonly string[];
   settings: FleetSettings;
   hypervisor: Hypervisor;
   secrets: FleetSecrets;
 }
 
 /**
- * One VM that serves many Moodle sites: the VM itself (HostVm) and the
+ * One VM that serves many Moodle sites: the VM itself (HostVm), the
  * bootstrap that prepares the shared services (Apache, php-fpm, MariaDB,
- * Redis) and the Moodle release on it.
+ * Redis) and the Moodle release on it, and the DNS records of its sites.
  */
 export class MoodleHost extends pulumi.ComponentResource {
   readonly vm: HostVm;
@@ -28,6 +31,7 @@ export class MoodleHost extends pulumi.ComponentResource {
   readonly bootstrap: command.remote.Command;
   readonly connection: command.types.input.remote.ConnectionArgs;
   readonly fileSystemGrowth: command.remote.Command;
+  readonly dnsRecords: command.local.Command;
 
   constructor(args: MoodleHostArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan, settings, hypervisor, secrets } = args;
@@ -71,6 +75,13 @@ export class MoodleHost extends pulumi.ComponentResource {
         logging: "stderr",
       },
       { parent: this, dependsOn: [this.vm.dataDiskGrowth, this.bootstrap], additionalSecretOutputs: COMMAND_OUTPUTS },
+    );
+
+    // Needs nothing of the VM: a name may point at a host still being made,
+    // as it did when each site had its own record.
+    this.dnsRecords = hostDnsRecords(
+      { plan, fqdns: args.siteFqdns, dns: settings.dns, tsigSecret: secrets.dnsTsigSecret },
+      this,
     );
 
     this.registerOutputs({ address: plan.address });

@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import type { FleetSettings, PlannedHost, PlannedSite } from "../plan";
-import { dnsDeleteScript, dnsStdin, dnsUpsertScript, siteDeleteCommand, siteInstallCommand, siteInstallStdin } from "../scripts";
+import { dnsDeleteScript, dnsUpsertScript, siteDeleteCommand, siteInstallCommand, siteInstallStdin } from "../scripts";
+import { COMMAND_OUTPUTS } from "./command-outputs";
+import { dnsKeyFile } from "./dns-records";
 import { siteScriptInput } from "./script-inputs";
 import type { MoodleHost } from "./moodle-host";
 import type { FleetSecrets } from "./secrets";
@@ -12,13 +14,6 @@ import type { FleetSecrets } from "./secrets";
  * one, and these need no escaping in PHP single quotes, SQL literals or shell
  * words (the scripts quote anyway; this keeps the mail-out readable too).
  */
-/**
- * What a command printed is kept in the state as a secret: an install's or
- * nsupdate's messages may quote a configuration line, and the state is read
- * by more people than the hosts are.
- */
-export const COMMAND_OUTPUTS = ["stdout", "stderr"];
-
 export const PASSWORD_SPECIALS = "-_.+=:,%";
 
 export interface MoodleSiteArgs {
@@ -32,10 +27,11 @@ export interface MoodleSiteArgs {
 }
 
 /**
- * One school's Moodle: its generated passwords, its DNS name, and the install
- * on its host (Linux user, php-fpm pool, database, data directory,
- * config.php, vhost, Moodle's installer, cron). Removing the site archives its
- * database and files on the host before anything is dropped.
+ * One school's Moodle: its generated passwords and the install on its host
+ * (Linux user, php-fpm pool, database, data directory, config.php, vhost,
+ * Moodle's installer, cron). Removing the site archives its database and
+ * files on the host before anything is dropped. Its DNS name is one line of
+ * its host's records (MoodleHost).
  */
 export class MoodleSite extends pulumi.ComponentResource {
   readonly adminPassword: pulumi.Output<string>;
@@ -51,20 +47,24 @@ export class MoodleSite extends pulumi.ComponentResource {
     const adminPassword = moodlePassword(`${plan.schoolId}-admin-password`, this);
     this.adminPassword = adminPassword;
 
+    // Retired: the host's DNS command keeps this record now. The resource
+    // stays one release, unchanged, so that a stack made before records the
+    // retainOnDelete (no diff, no step, only the state changes): the next
+    // release drops it from the program without its delete running, which
+    // would remove the record the host's command keeps. Until then a site
+    // moved to another address updates it as before; a site removed leaves
+    // it without running its delete.
     const record = { fqdn: plan.fqdn, address: args.hostPlan.address, dns: settings.dns };
-    const upsert = dnsUpsertScript(record);
     this.dnsRecord = new command.local.Command(
       `${plan.schoolId}-dns`,
       {
-        // An upsert: run again when the record's address changes.
-        create: upsert,
+        create: dnsUpsertScript(record),
         delete: dnsDeleteScript(record),
-        // The TSIG secret travels on stdin into a 0600 key file, never in argv.
         stdin: dnsKeyFile(secrets.dnsTsigSecret, settings.dns),
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
-      { parent: this, additionalSecretOutputs: COMMAND_OUTPUTS },
+      { parent: this, additionalSecretOutputs: COMMAND_OUTPUTS, retainOnDelete: true },
     );
 
     // One line of the site tool that the host's bootstrap installed, with
@@ -138,20 +138,6 @@ function moodlePassword(name: string, parent: pulumi.Resource): pulumi.Output<st
  */
 function applyBoth<A, B, R>(a: pulumi.Output<A>, b: pulumi.Output<B>, f: (a: A, b: B) => R): pulumi.Output<R> {
   return a.apply((x) => b.apply((y) => f(x, y)));
-}
-
-/**
- * nsupdate's key file, the same for every site: one Output per secret and
- * server that every site's DNS record takes, instead of one per site.
- */
-const dnsKeyFiles = new WeakMap<pulumi.Output<string>, { dns: FleetSettings["dns"]; keyFile: pulumi.Output<string> }>();
-
-function dnsKeyFile(secret: pulumi.Output<string>, dns: FleetSettings["dns"]): pulumi.Output<string> {
-  const made = dnsKeyFiles.get(secret);
-  if (made?.dns === dns) return made.keyFile;
-  const keyFile = secret.apply((s) => dnsStdin(dns, s));
-  dnsKeyFiles.set(secret, { dns, keyFile });
-  return keyFile;
 }
 
 /** The password with any non-alphanumeric characters at its start moved to its end. */

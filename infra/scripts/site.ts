@@ -8,8 +8,10 @@
  * Secrets reach the install on standard input only, one per line:
  *   line 1: the database password
  *   line 2: the Moodle admin password
- * The tool keeps them in unexported shell variables; no secret is ever a
- * command argument or an environment variable.
+ * The tool keeps them in unexported shell variables and in the site's 0600
+ * passwords file on the host; no secret is ever a command argument or an
+ * environment variable. The install prints the admin password back as the
+ * last line of its standard output, `admin-password: <password>`.
  */
 import { resolvePaths } from "./bash";
 import { shellJoin } from "./quote";
@@ -64,8 +66,11 @@ function installFlags(site: SiteScriptInput): string[] {
 
 /**
  * Installs the site, or brings a finished one up to date (its database and
- * data kept): `moodle-fleet-site install --school-id=… …`, every value one
- * quoted shell word. Standard input: {@link siteInstallStdin}. A finished
+ * data kept): `moodle-fleet-site install --print-admin-password
+ * --school-id=… …`, every value one quoted shell word. Standard input:
+ * {@link siteInstallStdin}. It keeps the passwords on the host and prints
+ * the admin password, so that the host and the install's output can take
+ * over from the stack's generated passwords. A finished
  * site that runs another release than `releaseId` is upgraded to it:
  * maintenance on, its code switched, Moodle's upgrade.php as the site's
  * user, maintenance off; a failed upgrade leaves it in maintenance and
@@ -73,7 +78,7 @@ function installFlags(site: SiteScriptInput): string[] {
  */
 export function siteInstallCommand(site: SiteScriptInput, opts?: ScriptOptions): string {
   validateSiteInput(site);
-  return shellJoin([siteToolPath(resolvePaths(opts)), "install", ...installFlags(site)]);
+  return shellJoin([siteToolPath(resolvePaths(opts)), "install", "--print-admin-password", ...installFlags(site)]);
 }
 
 /**

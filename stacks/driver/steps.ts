@@ -78,7 +78,8 @@ function kindOf(ops: ReadonlySet<string>): StepKind | undefined {
  * (`urn:pulumi:STACK::PROJECT::ParentType$…$Type::name`). A site's children
  * are named `<school id>-install`, `-dns`, `-db-password`, `-admin-password`
  * (infra/components/moodle-site.ts); the site component is named after the
- * school itself.
+ * school itself. A host's children are named `<host>-…`, its sites' DNS
+ * records `<host>-dns`.
  */
 export function describeResource(urn: string, type: string): Pick<PlannedStep, "name" | "school" | "label" | "holdsData"> {
   const parts = urn.split("::");
@@ -104,7 +105,8 @@ export function describeResource(urn: string, type: string): Pick<PlannedStep, "
     if (resource === "Domain") return { name, school, label: "VM", holdsData: false };
     if (resource === "CloudInitDisk") return { name, school, label: "cloud-init disk", holdsData: false };
   }
-  if (type === "command:local:Command" && suffix === "dns") return { name, school, label: "DNS record", holdsData: false };
+  if (type === "command:local:Command" && suffix === "dns")
+    return { name, school, label: inSite ? "DNS record" : "DNS records (the host's sites)", holdsData: false };
   if (type === "random:index/randomPassword:RandomPassword") return { name, school, label: "generated password", holdsData: false };
   if (type === "command:remote:Command" && suffix === "bootstrap") return { name, school, label: "host bootstrap", holdsData: false };
   return { name, school, label: type, holdsData: false };

@@ -102,7 +102,7 @@ afterEach(() => {
 describe("moodle-fleet-site install", () => {
   it("is one line of the installed tool with the site's parameters, each one shell word", () => {
     const line = installCommand();
-    expect(line.split("\n").filter((l) => !l.startsWith("'") && l !== "")[0]).toMatch(/^\S+\/moodle-fleet-site install --school-id=04123456 /);
+    expect(line.split("\n").filter((l) => !l.startsWith("'") && l !== "")[0]).toMatch(/^\S+\/moodle-fleet-site install --print-admin-password --school-id=04123456 /);
     const words = spawnSync("bash", ["-c", `printf '%s\\0' ${line.replace(/^\S+/, "")}`], { encoding: "utf8" }).stdout.split("\0").slice(0, -1);
     expect(words).toContain(`--full-name=${HOSTILE_NAME}`);
     expect(words).toContain(`--data-dir=${site.dataDir}`);
@@ -142,6 +142,8 @@ describe("moodle-fleet-site install", () => {
   it("installs a site with a hostile name: nothing injected, name and secrets delivered exactly", () => {
     const r = sbx.run(installCommand(), STDIN);
     expect(r.status, r.stderr).toBe(0);
+    // Its only output: the admin password, for the stack's secret outputs.
+    expect(r.stdout).toBe(`admin-password: ${ADMIN_PASS}\n`);
     expect(existsSync(PAYLOAD)).toBe(false);
     expect(sbx.violations()).toBe("");
 
@@ -173,10 +175,16 @@ describe("moodle-fleet-site install", () => {
     expect(sql).toContain(`GRANT ALL PRIVILEGES ON \`${site.dbName}\`.* TO '${site.dbUser}'@'localhost';`);
     expect(sql).toContain(`CREATE DATABASE \`${site.dbName}\` CHARACTER SET utf8mb4`);
 
-    // The only file left holding a secret is site-config.php: exact, 0640, and it
-    // was written while its temporary file was still 0600.
+    // The only files left holding a secret: the site's passwords, exactly as
+    // stdin brought them, 0600 root; site-config.php, exact, 0640, written
+    // while its temporary file was still 0600.
     const configPath = join(site.siteRoot, "site-config.php");
-    expect(filesWithSecrets(sbx)).toEqual([relative(sbx.root, configPath)]);
+    const passwordsPath = join(site.siteRoot, "passwords");
+    expect(filesWithSecrets(sbx)).toEqual([relative(sbx.root, passwordsPath), relative(sbx.root, configPath)].sort());
+    expect(readFileSync(passwordsPath, "utf8")).toBe(STDIN);
+    expect(mode(passwordsPath)).toBe("600");
+    const passwordsChown = sbx.callsOf("chown").find((c) => c.argv.some((a) => a.startsWith(`${passwordsPath}.new.`)));
+    expect(passwordsChown?.argv).toContain("root:root");
     const config = readFileSync(configPath, "utf8");
     expect(config).toContain(`\n$CFG->dbpass    = ${phpQuote(DB_PASS)};\n`);
     expect(config).toContain(`\n$CFG->dbname    = '${site.dbName}';\n$CFG->dbuser    = '${site.dbUser}';\n`);
@@ -229,7 +237,7 @@ describe("moodle-fleet-site install", () => {
 
     // No temporary files left behind.
     expect(readdirSync(sbx.p("tmp"))).toEqual([]);
-    expect(readdirSync(site.siteRoot).sort()).toEqual([".installed", "redis.secret", "site-config.php"]);
+    expect(readdirSync(site.siteRoot).sort()).toEqual([".installed", "passwords", "redis.secret", "site-config.php"]);
     // A first install has nothing to archive and leaves no maintenance page behind.
     expect(existsSync(site.archiveDir)).toBe(false);
     expect(existsSync(join(site.dataDir, "climaintenance.html"))).toBe(false);
@@ -322,6 +330,18 @@ describe("moodle-fleet-site install", () => {
     expect(existsSync(join(site.dataDir, "filedir-content"))).toBe(true);
   }, SLOW);
 
+  it("keeps the host's passwords file in line with stdin, and prints the admin password only when asked", () => {
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    const other = siteInstallStdin({ dbPassword: "OtherDb1-x", adminPassword: "OtherAdmin2-y" });
+    const unasked = installCommand().replace(" --print-admin-password ", " ");
+    expect(unasked).not.toContain("print-admin-password");
+    const r = sbx.run(unasked, other);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(readFileSync(join(site.siteRoot, "passwords"), "utf8")).toBe(other);
+    expect(mode(join(site.siteRoot, "passwords"))).toBe("600");
+  }, SLOW);
+
   it("resets and reinstalls when the marker exists but the database lost its tables", () => {
     const script = installCommand();
     expect(sbx.run(script, STDIN).status).toBe(0);
@@ -394,6 +414,7 @@ describe("moodle-fleet-site install", () => {
     sbx.setState("php_exit", "1");
     const failed = sbx.run(script, STDIN);
     expect(failed.status).not.toBe(0);
+    expect(failed.stdout).toBe("");
     expect(existsSync(join(site.siteRoot, "site-config.php"))).toBe(true);
     expect(existsSync(join(site.siteRoot, ".installed"))).toBe(false);
     expect(existsSync(join(site.siteRoot, "install-wrapper.php"))).toBe(false);
@@ -462,8 +483,11 @@ describe("moodle-fleet-site install", () => {
     const tool = sbx.installSiteTool(newer, "f".repeat(64));
     sbx.clearLog();
 
+    const passwordsBefore = statSync(join(site.siteRoot, "passwords")).mtimeMs;
     const r = sbx.run(`${tool} reapply 04123456`, "");
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(statSync(join(site.siteRoot, "passwords")).mtimeMs).toBe(passwordsBefore);
     const pool = readFileSync(join(sbx.paths.phpEtcDir, "8.2/fpm/pool.d/moodle-04123456.conf"), "utf8");
     expect(pool).toContain("php_admin_value[memory_limit] = 256M\n");
     expect(sbx.callsOf("systemctl").map((c) => c.argv.join(" "))).toEqual(["reload-or-restart php8.2-fpm"]);

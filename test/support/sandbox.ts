@@ -337,9 +337,10 @@ export class Sandbox {
 
   /**
    * Runs a script with bash; stdin as given. The site tool finds the
-   * sandbox's host.conf through MOODLE_FLEET_HOST_CONF.
+   * sandbox's host.conf through MOODLE_FLEET_HOST_CONF. `env` adds to the
+   * sandbox's few variables.
    */
-  run(script: string, stdin = ""): RunResult {
+  run(script: string, stdin = "", env: Record<string, string> = {}): RunResult {
     const file = join(this.root, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
     writeFileSync(file, script);
     const r = spawnSync(R("bash"), [file], {
@@ -350,6 +351,7 @@ export class Sandbox {
         TMPDIR: join(this.root, "tmp"),
         SBX_ROOT: this.root,
         MOODLE_FLEET_HOST_CONF: siteToolHostConfPath(this.paths),
+        ...env,
       },
       encoding: "utf8",
       // A bootstrap run starts a few hundred stubs: minutes on a busy machine.

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../../../stacks/toolchain";
 import { labSkipped } from "../../support/lab-services";
-import { dnsDeleteScript, dnsStdin, dnsUpsertScript } from "../../../infra/scripts";
+import { dnsDeleteScript, dnsHostRecordsDeleteScript, dnsHostRecordsScript, dnsStdin, dnsUpsertScript } from "../../../infra/scripts";
 
 const LIB = path.join(repoRoot, "lab/lib.sh");
 const NS = "moodle-lab";
@@ -19,8 +19,8 @@ function lab(script: string): string {
   });
 }
 
-function inNs(cmd: string[], input?: string) {
-  return spawnSync("ip", ["netns", "exec", NS, ...cmd], { encoding: "utf8", input, timeout: 30_000 });
+function inNs(cmd: string[], input?: string, env?: Record<string, string>) {
+  return spawnSync("ip", ["netns", "exec", NS, ...cmd], { encoding: "utf8", input, timeout: 30_000, env: { ...process.env, ...env } });
 }
 
 function dig(name: string, type = "A"): string {
@@ -116,6 +116,42 @@ describe.skipIf(labSkipped)("lab BIND: TSIG-signed dynamic updates in the lab na
     expect(dig(moved)).toBe("10.77.0.82");
     expect(runScript(dnsDeleteScript({ fqdn: moved, address: "10.77.0.82", dns })).status).toBe(0);
     expect(dig(moved)).toBe("");
+  });
+
+  it("keeps a host's records in one signed update per run: 60 names, one dropped, one moved to another host, the host removed (generated scripts)", () => {
+    const secret = fs.readFileSync(keyFile, "utf8").match(/secret "([^"]+)"/)![1];
+    const dns = { server: "10.77.0.1", port: 53, zone: ZONE, tsigKeyName: "fleet-lab", tsigAlgorithm: "hmac-sha256", ttl: 60 };
+    const names = Array.from({ length: 60 }, (_, i) => `h${i}-${fqdn}`);
+    // As the command provider runs them: the last run's stdout in PULUMI_COMMAND_STDOUT, its final newline trimmed.
+    let stdoutA = "";
+    let stdoutB = "";
+    const runA = (script: string) => {
+      const r = inNs(["bash", "-c", script], dnsStdin(dns, secret), stdoutA ? { PULUMI_COMMAND_STDOUT: stdoutA } : {});
+      expect(r.status, r.stderr).toBe(0);
+      stdoutA = r.stdout.replace(/\n$/, "");
+    };
+    const runB = (script: string) => {
+      const r = inNs(["bash", "-c", script], dnsStdin(dns, secret), stdoutB ? { PULUMI_COMMAND_STDOUT: stdoutB } : {});
+      expect(r.status, r.stderr).toBe(0);
+      stdoutB = r.stdout.replace(/\n$/, "");
+    };
+    const a = { address: "10.77.0.91", dns };
+    const b = { address: "10.77.0.92", dns };
+    // More names than fit one UDP datagram: nsupdate sends the update over TCP.
+    runA(dnsHostRecordsScript({ ...a, fqdns: names }));
+    expect(names.map((n) => dig(n))).toEqual(names.map(() => "10.77.0.91"));
+    // names[0] removed, names[1] moved to host b; b runs first, as another cell may.
+    runB(dnsHostRecordsScript({ ...b, fqdns: [names[1]] }));
+    runA(dnsHostRecordsScript({ ...a, fqdns: names.slice(2) }));
+    expect(dig(names[0])).toBe("");
+    expect(dig(names[1])).toBe("10.77.0.92");
+    expect(dig(names[2])).toBe("10.77.0.91");
+    // Host a removed: its records go, b's stays.
+    runA(dnsHostRecordsDeleteScript(a));
+    expect(names.slice(2).map((n) => dig(n)).filter((x) => x !== "")).toEqual([]);
+    expect(dig(names[1])).toBe("10.77.0.92");
+    runB(dnsHostRecordsDeleteScript(b));
+    expect(dig(names[1])).toBe("");
   });
 
   it("keeps records across a restart, and up/down are idempotent", () => {

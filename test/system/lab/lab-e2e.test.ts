@@ -255,12 +255,13 @@ redis-cli --raw GET moodle:${b}:probe`,
 
     const preview = await driver("preview");
     times["add: preview"] = preview.seconds;
-    // Its site component, two passwords, DNS record and install; nothing else changes.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 5, update: 0, replace: 0, delete: 0 });
+    // Its site component, two passwords, retired DNS record and install, and its host's
+    // records gain its name; nothing else changes.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 5, update: 1, replace: 0, delete: 0 });
     const up = await driver("up");
     times["add: up"] = up.seconds;
     expect(up.code).toBe(0);
-    expect(changed(totals(up.stdout))).toEqual({ create: 5, update: 0, replace: 0, delete: 0 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 5, update: 1, replace: 0, delete: 0 });
 
     outputs = await readOutputs();
     expect(Object.keys(outputs.sites)).toHaveLength(7);
@@ -305,11 +306,13 @@ redis-cli --raw GET moodle:${b}:probe`,
 
     const preview = await driver("preview");
     times["remove: preview"] = preview.seconds;
-    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 5 });
+    // Its five resources (the retired DNS record leaves the state without its delete running);
+    // its host's records lose its name, which removes the record.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 5 });
     const up = await driver("up", "--allow-delete", "1");
     times["remove: up"] = up.seconds;
     expect(up.code).toBe(0);
-    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 0, replace: 0, delete: 5 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 5 });
 
     const archives = await onHost(address, `stat -c '%a %n' /srv/moodle/archive/${NEW_SCHOOL.id}-*.tar.gz`);
     const lines = archives.stdout.trim().split("\n");
@@ -343,8 +346,9 @@ redis-cli --raw GET moodle:${b}:probe`,
     times["move: preview"] = preview.seconds;
     expect(preview.code).toBe(4);
     expect(preview.stdout).toContain(line);
-    // The engine alone sees only the install's connection and the DNS record change.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 2, replace: 0, delete: 0 });
+    // The engine alone sees only the install's connection, the retired DNS record and both
+    // hosts' records change.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 4, replace: 0, delete: 0 });
 
     const refused = await driver("up");
     expect(refused.code).toBe(1);
@@ -358,8 +362,8 @@ redis-cli --raw GET moodle:${b}:probe`,
     const up = await driver("up", "--allow-move", id);
     times["move: up"] = up.seconds;
     expect(up.code, up.stderr.slice(-3000)).toBe(0);
-    // The install replaced (created on the new host, then deleted on the old one), the record updated.
-    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 1, delete: 0 });
+    // The install replaced (created on the new host, then deleted on the old one), the records updated.
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 3, replace: 1, delete: 0 });
 
     outputs = await readOutputs();
     expect(outputs.sites[id].host).toBe(to);

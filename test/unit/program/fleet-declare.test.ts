@@ -16,12 +16,16 @@ const secretKeys = ["moodle-fleet:sshPrivateKey", "moodle-fleet:dnsTsigSecret"];
 
 interface Registration {
   name: string;
+  type: string;
   sourcePosition: boolean;
   stackFrames: number;
+  retainOnDelete: boolean;
 }
 
 interface RegisterRequest {
   getName(): string;
+  getType(): string;
+  getRetainondelete(): boolean;
   getSourceposition(): unknown;
   getStacktrace(): { getFramesList(): unknown[] } | undefined;
 }
@@ -38,6 +42,8 @@ async function declareFleetRecordingRegistrations(): Promise<Registration[]> {
       monitor.registerResource = (req, callback) => {
         registrations.push({
           name: req.getName(),
+          type: req.getType(),
+          retainOnDelete: req.getRetainondelete(),
           sourcePosition: req.getSourceposition() !== undefined,
           stackFrames: req.getStacktrace()?.getFramesList().length ?? 0,
         });
@@ -79,5 +85,17 @@ describe("declaring the fleet", () => {
     expect(withTraces).toEqual(["fleet"]);
     const after = registrations.find((r) => r.name === "declared-after-the-fleet");
     expect(after!.stackFrames).toBeGreaterThan(0);
+  });
+
+  it("retains each site's retired DNS record on delete, and nothing else", async () => {
+    const registrations = await declareFleetRecordingRegistrations();
+    const retained = registrations.filter((r) => r.retainOnDelete).map((r) => r.name);
+    const siteRecords = registrations.filter((r) => /^\d{8}-dns$/.test(r.name)).map((r) => r.name);
+    expect(siteRecords.length).toBeGreaterThan(10);
+    expect(retained).toEqual(siteRecords);
+    // Each host's records are the ones kept from now on: their delete must run.
+    const hostRecords = registrations.filter((r) => r.type === "command:local:Command" && /-vm\d+-dns$/.test(r.name));
+    expect(hostRecords.length).toBeGreaterThan(0);
+    expect(hostRecords.every((r) => !r.retainOnDelete)).toBe(true);
   });
 });

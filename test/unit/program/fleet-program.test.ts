@@ -65,16 +65,17 @@ describe("the fleet program under mocks, sample list", () => {
       "moodle-fleet:infra:MoodleSite": sites,
       "random:index/randomPassword:RandomPassword": 2 * sites,
       // Each host's SSH host key seed; its private seed step, its shutdowns before a resize and
-      // before a delete, and its data disk growth; each hypervisor's pool permissions.
+      // before a delete, its data disk growth and its sites' DNS records; each site's retired
+      // DNS record; each hypervisor's pool permissions.
       "random:index/randomBytes:RandomBytes": hosts.size,
-      "command:local:Command": sites + 4 * hosts.size + hypervisors.size,
+      "command:local:Command": sites + 5 * hosts.size + hypervisors.size,
     });
     // The driver's progress expects as many.
     const shape = { hypervisors: [...hypervisors], hosts: [...hosts], sites: ledger } as unknown as FleetPlan;
     expect(run.resources.length).toBe(expectedResourceCount(shape));
     const names = new Set(run.resources.map((r) => r.name));
     for (const [id, host] of ledger) {
-      for (const n of [id, `${id}-install`, `${id}-dns`, `${id}-db-password`, `${id}-admin-password`, host, `${host}-bootstrap`]) {
+      for (const n of [id, `${id}-install`, `${id}-dns`, `${id}-db-password`, `${id}-admin-password`, host, `${host}-bootstrap`, `${host}-dns`]) {
         expect(names, n).toContain(n);
       }
     }
@@ -97,7 +98,7 @@ describe("the fleet program under mocks, sample list", () => {
 
   it("stores each bootstrap, install and DNS script once: no `update` copy (the provider re-runs `create`)", () => {
     const scripted = run.resources.filter((r) => /-(bootstrap|install|dns)$/.test(r.name));
-    expect(scripted.length).toBe(hosts.size + 2 * ledger.length);
+    expect(scripted.length).toBe(2 * hosts.size + 2 * ledger.length);
     for (const r of scripted) {
       expect(r.inputs.create, r.name).toEqual(expect.any(String));
       expect(r.inputs, r.name).not.toHaveProperty("update");
@@ -112,6 +113,16 @@ describe("the fleet program under mocks, sample list", () => {
       const address = hostsOut[site.host].address;
       expect(dns.inputs.create).toContain(site.fqdn);
       expect(dns.inputs.create).toMatch(new RegExp(`\\b${address.replace(/\./g, "\\.")}\\b`));
+     }
+    // Each host's records: exactly its own sites' names, each at its address.
+    for (const [name, host] of Object.entries(hostsOut)) {
+      const records = run.resources.find((r) => r.name === `${name}-dns`)!;
+      const wanted = Object.values(sitesOut)
+        .filter((s) => s.host === name)
+        .map((s) => `${s.fqdn}. ${host.address}`)
+        .sort();
+      const listed = /wanted=\$\(cat <<'RECORDS_EOF'\n([^]*?)\nRECORDS_EOF\n/.exec(records.inputs.create)?.[1].split("\n");
+      expect(listed, name).toEqual(wanted);
     }
   });
 

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SITE_TOOL_NAME, hostBootstrapScript } from "../../../infra/scripts";
+import { SITE_TOOL_NAME, dnsHostRecordsDeleteScript, dnsHostRecordsScript, dnsUpsertScript, hostBootstrapScript } from "../../../infra/scripts";
 import { LIB_SH_PATH } from "../../../infra/scripts/bash";
 import { Sandbox } from "../../support/sandbox";
 
@@ -20,6 +20,7 @@ const shellcheck = (input: string) =>
 
 const sbx = new Sandbox();
 afterAll(() => sbx.dispose());
+const DNS = { server: "10.0.0.2", port: 53, zone: "example.org", tsigKeyName: "k", tsigAlgorithm: "hmac-sha256", ttl: 60 };
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 describe.skipIf(!hasShellcheck)("shellcheck", () => {
@@ -34,6 +35,9 @@ describe.skipIf(!hasShellcheck)("shellcheck", () => {
         }),
         { paths: sbx.paths },
       )],
+    ["a host's DNS records", () => dnsHostRecordsScript({ address: "10.0.0.5", fqdns: ["a.example.org", "b.example.org"], dns: DNS })],
+    ["a host's DNS records removed", () => dnsHostRecordsDeleteScript({ address: "10.0.0.5", dns: DNS })],
+    ["a site's DNS record", () => dnsUpsertScript({ fqdn: "a.example.org", address: "10.0.0.5", dns: DNS })],
   ])("%s passes", (_name, script) => {
     const r = shellcheck(script());
     expect(r.stdout + r.stderr).toBe("");

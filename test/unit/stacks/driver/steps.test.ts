@@ -65,4 +65,11 @@ describe("describeResource", () => {
     const d = describeResource(hostVolume("prod-hv01", "hv01-vm01", "data").urn, TYPES.volume);
     expect(d).toMatchObject({ name: "hv01-vm01-data", school: undefined, label: "data volume (the host's sites)" });
   });
+
+  it("tells a host's DNS records from a site's, neither holding data", () => {
+    const host = describeResource(urn("prod-hv01", ["moodle-fleet:infra:Fleet", "moodle-fleet:infra:Hypervisor", "moodle-fleet:infra:MoodleHost"], TYPES.dns, "hv01-vm01-dns"), TYPES.dns);
+    expect(host).toMatchObject({ name: "hv01-vm01-dns", school: undefined, label: "DNS records (the host's sites)", holdsData: false });
+    const site = siteResources("prod-hv01", "04101234").find((r) => r.urn.endsWith("-dns"))!;
+    expect(describeResource(site.urn, site.type)).toMatchObject({ school: "04101234", label: "DNS record", holdsData: false });
+  });
 });
