@@ -21,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { runCells, type CellResult, type Operation } from "../../stacks/driver/run-cells";
+import { fleetCellProgramRef, runCells, type CellResult, type Operation } from "../../stacks/driver/run-cells";
 import { repoRoot, stateEnv, toolchainDir, toolchainEnv } from "../../stacks/toolchain";
 import { cellStackName } from "../../stacks/driver/cells";
 import { generateFleet } from "../generated-fleet";
@@ -121,7 +121,7 @@ async function benchSize(schools: number, opts: BenchOptions, all: SizeResult[])
     const program =
       mode === "one stack"
         ? { module: path.join(__dirname, "one-stack-program.ts"), exportName: "oneStackProgram", args: { ...inputs, hypervisors: fleet.hypervisors } }
-        : { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs };
+        : fleetCellProgramRef(inputs);
     const modeEnvVars = {
       ...envVars,
       ...(mode === "cells without checkpoints" && { PULUMI_SKIP_CHECKPOINTS: "true" }),

@@ -6,7 +6,7 @@
 // left after the up, it exits 1. Without --keep it destroys the stacks.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCells, type CellResult, type Operation } from "../../stacks/driver/run-cells";
+import { fleetCellProgramRef, runCells, type CellResult, type Operation } from "../../stacks/driver/run-cells";
 import { cellStackName } from "../../stacks/driver/cells";
 import { dataLossSteps } from "../../stacks/driver/steps";
 import { repoRoot, stateEnv } from "../../stacks/toolchain";
@@ -33,11 +33,7 @@ async function main(): Promise<void> {
       cells,
       operation,
       parallel: 2,
-      program: {
-        module: path.join(repoRoot, "infra/program.ts"),
-        exportName: "fleetCellProgram",
-        args: { schoolsFile: path.join(dir, "schools.csv"), ledgerFile: path.join(dir, "placement.csv") },
-      },
+      program: fleetCellProgramRef({ schoolsFile: path.join(dir, "schools.csv"), ledgerFile: path.join(dir, "placement.csv") }),
       expectedResources: () => 0,
       envVars: stateEnv({ stateDir, passphraseFile: path.join(BENCH_DIR, "passphrase") }),
       stackFile: path.join(dir, "Pulumi.bench.yaml"),

@@ -6,7 +6,7 @@ import { selectHypervisors } from "../../infra/plan";
 import { planForCommand } from "../plan-inputs";
 import { expectedResourceCount } from "../../infra/components/fleet";
 import { selectCells } from "./cells";
-import { formatSummary, runCells, type CellResult, type DriverOptions, type Operation } from "./run-cells";
+import { fleetCellProgramRef, formatSummary, runCells, type CellResult, type DriverOptions, type Operation } from "./run-cells";
 import { ensurePassphraseFile, STATE_DIR } from "../toolchain";
 import { writeFileAtomic } from "../../tools/common/files";
 import { knownEnvs, listProjectStacks, sortEnvStacks, strayMessage, type StackInfo } from "./env-stacks";
@@ -188,11 +188,7 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
           cells,
           operation: op,
           parallel,
-          program: {
-            module: path.join(__dirname, "../../infra/program.ts"),
-            exportName: "fleetCellProgram",
-            args: { schoolsFile: files.schools.path, ledgerFile: files.ledger.path },
-          },
+          program: fleetCellProgramRef({ schoolsFile: files.schools.path, ledgerFile: files.ledger.path }),
           expectedResources: (cell) => expectedResourceCount(selectHypervisors(plan, [cell])),
           envVars,
           secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),

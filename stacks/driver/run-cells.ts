@@ -14,6 +14,11 @@ import type { SecretKey } from "../../infra/config";
 
 export type { Operation, ProgramRef } from "./cell-worker";
 
+/** The fleet's cell program (infra/program.ts) for the given school list and ledger. */
+export function fleetCellProgramRef(inputs: { schoolsFile: string; ledgerFile: string }): ProgramRef {
+  return { module: path.join(repoRoot, "infra/program.ts"), exportName: "fleetCellProgram", args: inputs };
+}
+
 export interface CellResult {
   cell: string;
   stack: string;

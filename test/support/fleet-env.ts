@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import { parse, stringify } from "yaml";
-import { runCells, type CellResult } from "../../stacks/driver/run-cells";
+import { fleetCellProgramRef, runCells, type CellResult } from "../../stacks/driver/run-cells";
 import type { Operation } from "../../stacks/driver/cell-worker";
 import { repoRoot, stateEnv, toolchainEnv, type StateLocation } from "../../stacks/toolchain";
 
@@ -77,11 +77,7 @@ export function createTestFleetEnv(opts: {
         cells,
         operation,
         parallel: 2,
-        program: {
-          module: path.join(repoRoot, "infra/program.ts"),
-          exportName: "fleetCellProgram",
-          args: { schoolsFile, ledgerFile },
-        },
+        program: fleetCellProgramRef({ schoolsFile, ledgerFile }),
         expectedResources: () => 0,
         envVars: stateEnv(state),
         stackFile,
