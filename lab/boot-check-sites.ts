@@ -4,10 +4,12 @@
  * fleet's own generators (infra/scripts) from two planned sites mapped as
  * the program maps them (infra/components/script-inputs.ts); the second
  * school has a hostile name. Writes, per site N (1, 2): site-N-install.cmd
- * and site-N-delete.cmd (the remote commands' text, 0600), site-N.stdin (the
- * install's standard input, 0600) and site-N.admin (the admin password
- * alone, 0600); and sites.env (0600), shell assignments of what the checks
- * need to know about each site (SITE_N_ID, SITE_N_FQDN, ...).
+ * and site-N-delete.cmd (the remote commands' text, 0600); for site 1 only,
+ * the passwords a stack made before the hosts kept them would give its
+ * install: site-1.stdin (0600) and site-1.admin (its admin password alone,
+ * 0600). Site 2 gets none: its host makes its passwords. And sites.env
+ * (0600), shell assignments of what the checks need to know about each site
+ * (SITE_N_ID, SITE_N_FQDN, ...).
  *
  *   npx tsx lab/boot-check-sites.ts --host NAME --out DIR
  */
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { siteScriptInput } from "../infra/components/script-inputs";
 import type { FleetSettings, PlannedHost, PlannedSite } from "../infra/plan";
-import { shellQuote, siteDeleteCommand, siteInstallCommand, siteInstallStdin, siteMarkerPath, siteSlug } from "../infra/scripts";
+import { shellQuote, siteDeleteCommand, siteInstallCommand, siteMarkerPath, siteSlug } from "../infra/scripts";
 
 const DOMAIN = "moodle.lab.example";
 
@@ -62,11 +64,13 @@ function main(): void {
       adminUser: "admin",
     } as PlannedSite;
     const site = siteScriptInput(planned, host, settings);
-    const adminPassword = password();
     writeFileSync(join(out, `site-${n}-install.cmd`), siteInstallCommand(site), { mode: 0o600 });
     writeFileSync(join(out, `site-${n}-delete.cmd`), siteDeleteCommand(site), { mode: 0o600 });
-    writeFileSync(join(out, `site-${n}.stdin`), siteInstallStdin({ dbPassword: password(), adminPassword }), { mode: 0o600 });
-    writeFileSync(join(out, `site-${n}.admin`), `${adminPassword}\n`, { mode: 0o600 });
+    if (n === 1) {
+      const adminPassword = password();
+      writeFileSync(join(out, `site-${n}.stdin`), `${password()}\n${adminPassword}\n`, { mode: 0o600 });
+      writeFileSync(join(out, `site-${n}.admin`), `${adminPassword}\n`, { mode: 0o600 });
+    }
     const vars: Record<string, string> = {
       ID: site.schoolId,
       FQDN: site.fqdn,

@@ -428,10 +428,13 @@ fi
 # sites of this host (the second with a hostile name): one line each of the
 # site tool the bootstrap installed (content-addressed, linked as
 # /usr/local/sbin/moodle-fleet-site), run as Pulumi's remote command runs
-# them, the secrets on standard input only. Then: both sites serve their
-# names, the admin passwords verify, nothing in a name was executed, a second
-# install changes nothing, a site whose database was dropped is repaired by
-# the install, and the delete (by school id) archives a site and removes it.
+# them. Site 1 gets the passwords an older stack had on standard input; the
+# host makes site 2's. Then: both sites serve their names, each install
+# printed the admin password (site 1's the stack's), which verifies against
+# Moodle's user table, nothing in a name was executed, a second install
+# changes nothing and prints the same password, a site whose database was
+# dropped is repaired by the install, and the delete (by school id) archives
+# a site and removes it.
 sites_json='null'
 if ((run_bootstrap)); then
   sites_dir=$work/sites
@@ -459,12 +462,25 @@ for n in $*; do
 done
 EOF
   }
-  admin_check() { # N: the admin password (stdin) against the hash in mdl_user
+  admin_check() { # N: the admin password site N's install printed against the hash in mdl_user
     local db_var=SITE_$1_DB
     guest_ssh "h=\$(mariadb -N -B ${!db_var} -e \"SELECT password FROM mdl_user WHERE username='admin'\"); \
 php -r '\$p = rtrim((string)fgets(STDIN), \"\\n\"); echo password_verify(\$p, \$argv[1]) ? \"yes\" : \"no\";' \"\$h\"" \
-      <"$sites_dir/site-$1.admin" 2>>"$sites_dir/remote.err" || true
+      <"$sites_dir/site-$1.printed" 2>>"$sites_dir/remote.err" || true
   }
+  printed_admin() { # N: whether site N's installs printed an admin password; the last one goes to site-N.printed (0600)
+    local line password=""
+    while IFS= read -r line; do
+      if [[ $line == "admin-password: "?* ]]; then password=${line#admin-password: }; fi
+    done <"$sites_dir/site-$1-install.out"
+    if [ -z "$password" ]; then
+      echo no
+      return
+    fi
+    (umask 077 && printf '%s\n' "$password" >"$sites_dir/site-$1.printed")
+    echo yes
+  }
+  same_file() { cmp -s "$1" "$2" && echo yes || echo no; }
   marker() { # N: the marker's content and time
     site_remote <<EOF
 m=SITE_$1_MARKER; stat -c '%Y.%s' "\${!m}" 2>/dev/null && sha256sum <"\${!m}" 2>/dev/null | cut -c1-16
@@ -476,14 +492,20 @@ EOF
     echo "tool_content_addressed=$(guest_ssh 'readlink -f /usr/local/sbin/moodle-fleet-site' |
       grep -qE '^/usr/local/lib/moodle-fleet/site-tool/[0-9a-f]{64}/moodle-fleet-site$' && echo yes || echo no)"
     echo "install_1=$(site_run 1 install "$sites_dir/site-1.stdin")"
-    echo "install_2=$(site_run 2 install "$sites_dir/site-2.stdin")"
+    echo "install_2=$(site_run 2 install)"
     serve_checks "" 1 2
+    echo "printed_admin_1=$(printed_admin 1)"
+    echo "printed_stack_admin_1=$(same_file "$sites_dir/site-1.printed" "$sites_dir/site-1.admin")"
+    echo "printed_admin_2=$(printed_admin 2)"
+    cp -p "$sites_dir/site-2.printed" "$sites_dir/site-2.printed-first" 2>/dev/null || true
     echo "admin_1=$(admin_check 1)"
     echo "admin_2=$(admin_check 2)"
     echo "pwned=$(guest_ssh 'test -e /tmp/PWNED && echo yes || echo no')"
     m_before=$(marker 2)
-    echo "install_again_2=$(site_run 2 install "$sites_dir/site-2.stdin")"
+    echo "install_again_2=$(site_run 2 install)"
     m_after=$(marker 2)
+    printed_admin 2 >/dev/null
+    echo "printed_again_same_2=$(same_file "$sites_dir/site-2.printed" "$sites_dir/site-2.printed-first")"
     if [[ -n $m_before && $m_before == "$m_after" ]]; then echo "marker_unchanged=yes"; else echo "marker_unchanged=no"; fi
     echo "installer_runs_2=$(grep -c "running Moodle's installer" "$sites_dir/site-2-install.err" || true)"
     serve_checks again_ 2
@@ -495,6 +517,8 @@ EOF
     serve_checks broken_ 1
     echo "repair_1=$(site_run 1 install "$sites_dir/site-1.stdin")"
     serve_checks repaired_ 1
+    printed_admin 1 >/dev/null
+    echo "repaired_printed_stack_admin_1=$(same_file "$sites_dir/site-1.printed" "$sites_dir/site-1.admin")"
     echo "repaired_admin_1=$(admin_check 1)"
     # Archive and remove the hostile site; the other one keeps serving.
     echo "delete_2=$(site_run 2 delete)"
@@ -533,10 +557,11 @@ EOF
     got=$(xget "$1")
     if [[ $got != "$2" ]]; then failures+=("sites $1: expected '$2', got '$got'"); fi
   }
-  for kv in script_mode=700 tool_content_addressed=yes deleted_spec=yes install_1=0 install_2=0 http_1=200 http_2=200 name_1=yes name_2=yes admin_1=yes admin_2=yes \
+  for kv in script_mode=700 tool_content_addressed=yes deleted_spec=yes install_1=0 install_2=0 http_1=200 http_2=200 name_1=yes name_2=yes \
+    printed_admin_1=yes printed_stack_admin_1=yes printed_admin_2=yes printed_again_same_2=yes admin_1=yes admin_2=yes \
     pwned=no install_again_2=0 marker_unchanged=yes installer_runs_2=1 again_http_2=200 again_name_2=yes \
     broken_config_kept=yes broken_http_1=503 broken_name_1=no repair_1=0 repaired_http_1=200 repaired_name_1=yes \
-    repaired_admin_1=yes delete_2=0 archives=1 archive_mode=600 archive_dir_mode=700 archive_sql=yes \
+    repaired_printed_stack_admin_1=yes repaired_admin_1=yes delete_2=0 archives=1 archive_mode=600 archive_dir_mode=700 archive_sql=yes \
     archive_sql_has_course=yes archive_config=yes deleted_pool=yes deleted_vhost=yes deleted_db=yes deleted_db_user=yes \
     deleted_user=yes deleted_files=yes deleted_cron=yes deleted_gone_http=yes after_delete_http_1=200 \
     after_delete_name_1=yes pwned_end=no; do

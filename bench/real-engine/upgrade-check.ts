@@ -4,10 +4,14 @@
 // and resource), applies it, and checks that a second preview changes
 // nothing; with a data-holding resource deleted or replaced, or changes
 // left after the up, it exits 1. Without --keep it destroys the stacks.
+// First, each stack's state goes through the check `fleet preview` and
+// `fleet up` make (stacks/driver/migration.ts): where they would refuse the
+// stack, this stops too, with their message, before anything runs.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fleetCellProgramRef, runCells, type CellResult, type Operation } from "../../stacks/driver/run-cells";
 import { cellStackName } from "../../stacks/driver/cells";
+import { readStackState, unconvergedCellsMessage } from "../../stacks/driver/deployed";
 import { dataLossSteps } from "../../stacks/driver/steps";
 import { repoRoot, stateEnv } from "../../stacks/toolchain";
 
@@ -27,6 +31,15 @@ async function main(): Promise<void> {
     .filter((f) => f.startsWith(`${env}-`) && f.endsWith(".json"))
     .map((f) => f.slice(env.length + 1, -".json".length))
     .sort();
+  const envVars = stateEnv({ stateDir, passphraseFile: path.join(BENCH_DIR, "passphrase") });
+  const deployments = [];
+  for (const cell of cells) {
+    const stack = cellStackName(env, cell);
+    const facts = await readStackState(stack, envVars);
+    console.log(`state check, ${cell}: ${facts.sitesBeforeHostPasswords.length} school(s) this version cannot take over yet`);
+    deployments.push({ cell, stack, outputs: {}, ...facts });
+  }
+  const refusal = unconvergedCellsMessage(deployments, cells);
   const run = (operation: Operation): Promise<CellResult[]> =>
     runCells({
       env,
@@ -35,7 +48,7 @@ async function main(): Promise<void> {
       parallel: 2,
       program: fleetCellProgramRef({ schoolsFile: path.join(dir, "schools.csv"), ledgerFile: path.join(dir, "placement.csv") }),
       expectedResources: () => 0,
-      envVars: stateEnv({ stateDir, passphraseFile: path.join(BENCH_DIR, "passphrase") }),
+      envVars,
       stackFile: path.join(dir, "Pulumi.bench.yaml"),
       secretsDir: path.join(BENCH_DIR, "secrets"),
       out: { write: () => true },
@@ -53,15 +66,20 @@ async function main(): Promise<void> {
     }
   };
   try {
-    report("first preview", await run("preview"));
-    report("up", await run("up"));
-    const again = await run("preview");
-    report("preview after the up", again);
-    for (const r of again) {
-      const changed = Object.entries(r.changes).filter(([k, n]) => k !== "same" && n > 0);
-      if (changed.length > 0) {
-        console.log(`${r.cell}: the up left changes: ${JSON.stringify(r.changes)}`);
-        failed = true;
+    if (refusal) {
+      console.log(`the driver refuses these stacks, as fleet preview and fleet up would; nothing was applied:\n${refusal}`);
+      failed = true;
+    } else {
+      report("first preview", await run("preview"));
+      report("up", await run("up"));
+      const again = await run("preview");
+      report("preview after the up", again);
+      for (const r of again) {
+        const changed = Object.entries(r.changes).filter(([k, n]) => k !== "same" && n > 0);
+        if (changed.length > 0) {
+          console.log(`${r.cell}: the up left changes: ${JSON.stringify(r.changes)}`);
+          failed = true;
+        }
       }
     }
     if (!keep) report("destroy", await run("destroy"), false);

@@ -4,7 +4,6 @@ import type { FleetSettings, PlannedHost } from "../plan";
 import { dnsHostRecordsDeleteScript, dnsHostRecordsScript, dnsStdin } from "../scripts";
 import { COMMAND_OUTPUTS } from "./command-outputs";
 
-
 /**
  * The A records of a host's sites, as one command on the machine that runs
  * Pulumi: a site added, moved or removed changes its list of names, and the

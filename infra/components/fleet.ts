@@ -49,7 +49,10 @@ export class Fleet extends pulumi.ComponentResource {
     this.registerOutputs({ sites: Object.keys(this.inventory.sites).length });
   }
 
-  /** Secret: school id -> initial admin password. Kept apart so the inventory stays plain. */
+  /**
+   * Secret: school id -> initial admin password, as each site's install
+   * printed it. Kept apart so the inventory stays plain.
+   */
   get adminPasswords(): pulumi.Output<Record<string, string>> {
     if (!this.#adminPasswords) throw new Error("Fleet: declare() has not finished");
     return this.#adminPasswords;
@@ -57,7 +60,7 @@ export class Fleet extends pulumi.ComponentResource {
 
   private async declare({ plan, secrets }: FleetArgs): Promise<void> {
     const settings = plan.settings;
-    const adminPasswords: Record<string, pulumi.Output<string>> = {};
+    const adminPasswords: Record<string, pulumi.Output<string | undefined>> = {};
     for (const hvPlan of plan.hypervisors) {
       const hypervisor = new Hypervisor(hvPlan, settings.protectData, { parent: this });
       for (const hostName of hvPlan.hosts) {
@@ -76,7 +79,6 @@ export class Fleet extends pulumi.ComponentResource {
               hostPlan,
               settings,
               host,
-              secrets,
               installAfter: sitePlan.installAfter.map((id) => installs[id]),
             },
             { parent: host },
@@ -87,8 +89,30 @@ export class Fleet extends pulumi.ComponentResource {
         }
       }
     }
-    this.#adminPasswords = pulumi.secret(pulumi.all(adminPasswords));
+    this.#adminPasswords = pulumi.secret(pulumi.all(adminPasswords).apply(withoutMissingPasswords));
   }
+}
+
+/**
+ * The schools whose install printed an admin password. One without (its
+ * install failed before it ever printed one) is left out with a warning
+ * rather than failing the stack: the mail-out refuses a school that has
+ * none, and the school's next successful install prints it.
+ */
+function withoutMissingPasswords(passwords: Record<string, string | undefined>): Record<string, string> {
+  const found: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [schoolId, password] of Object.entries(passwords)) {
+    if (password === undefined) missing.push(schoolId);
+    else found[schoolId] = password;
+  }
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 10).join(", ") + (missing.length > 10 ? ` and ${missing.length - 10} more` : "");
+    void pulumi.log.warn(
+      `adminPasswords: ${missing.length} school(s) have no admin password, because their install has not printed one yet: ${shown}; the next successful install of each prints it`,
+    );
+  }
+  return found;
 }
 
 function nextTurn(): Promise<void> {
@@ -143,6 +167,6 @@ export function resourceCount(hypervisors: number, hosts: number, sites: number)
   // two components, root and data volumes, host key seed, cloud-init seed, private volumes, shutdown for
   // resize, domain, shutdown on delete, data disk growth, bootstrap, file system growth, DNS records
   const perHost = 14;
-  const perSite = 5; // component, two passwords, retired DNS record, install
+  const perSite = 2; // component, install
   return 1 + perHypervisor * hypervisors + perHost * hosts + perSite * sites;
 }

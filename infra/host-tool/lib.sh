@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by what moodle-fleet runs on its VMs. The site tool
 # (moodle-fleet-site, installed beside this file) sources it whole; for the
 # generated scripts (the host bootstrap), infra/scripts/bash.ts copies the
@@ -63,6 +64,7 @@ put_file() {
   fi
   UNDO+=("$target" "$backup")
   mv -f -- "$tmp" "$target"
+  # shellcheck disable=SC2034 # for the caller
   CHANGED=1
 }
 rollback_files() {
@@ -88,6 +90,7 @@ mysql_root() { mysql --protocol=socket --user=root --batch --skip-column-names "
 # by a backslash: the inside of a PHP single-quoted string, or of a MariaDB
 # string literal when backslash escapes are on. Builtins only.
 sq_escape() {
+  # shellcheck disable=SC1003 # a lone backslash, meant literally
   local s=$1 bs='\' q="'"
   s=${s//"$bs"/"$bs$bs"}
   s=${s//"$q"/"$bs$q"}
@@ -344,4 +347,69 @@ archive_site() {
   chmod 0600 "$stage/archive.tar.gz"
   mv -- "$stage/archive.tar.gz" "$ARCHIVE"
   rm -rf -- "$stage"
+}
+
+#@ password
+# new_password: prints (no newline) a fresh 24-character password from the
+# kernel's random source: a letter first, then, in shuffled order, 2 lower
+# case, 2 upper case, 2 digits, 2 of PASSWORD_SPECIALS and 15 letters or
+# digits. The specials need no escaping in a PHP single-quoted string, an SQL
+# literal or a shell word, and satisfy Moodle's default password policy.
+# Every draw is uniform; the password lives in shell variables only.
+PASSWORD_LOWER=abcdefghijklmnopqrstuvwxyz
+PASSWORD_UPPER=ABCDEFGHIJKLMNOPQRSTUVWXYZ
+PASSWORD_DIGITS=0123456789
+PASSWORD_SPECIALS='-_.+=:,%'
+new_password() {
+  # Fresh bytes for each password: one drawn in the caller's shell never
+  # shares a byte with one drawn in a subshell of it.
+  local random_pool="" random_value chars=() i j swap
+  local letters=$PASSWORD_LOWER$PASSWORD_UPPER
+  random_chars 1 "$letters"
+  random_chars 2 "$PASSWORD_LOWER"
+  random_chars 2 "$PASSWORD_UPPER"
+  random_chars 2 "$PASSWORD_DIGITS"
+  random_chars 2 "$PASSWORD_SPECIALS"
+  random_chars 15 "$letters$PASSWORD_DIGITS"
+  # Fisher-Yates over everything after the first character.
+  for ((i = ${#chars[@]} - 1; i > 1; i--)); do
+    random_below "$i"
+    j=$((random_value + 1))
+    swap=${chars[i]}
+    chars[i]=${chars[j]}
+    chars[j]=$swap
+  done
+  printf '%s' "${chars[@]}"
+}
+# random_chars N ALPHABET: appends N characters drawn uniformly from
+# ALPHABET to new_password's chars (bash's dynamic scope).
+random_chars() {
+  local k
+  for ((k = 0; k < $1; k++)); do
+    random_below "${#2}"
+    chars+=("${2:random_value:1}")
+  done
+}
+# random_below N: sets new_password's random_value to a uniform integer from
+# 0 to N-1 (N from 1 to 256). Bytes from the largest multiple of N up are
+# dropped, as a plain modulo would favour the low values; od reads them 64
+# at a time into random_pool, so a password costs one or two processes.
+random_below() {
+  local n=$1 limit byte
+  limit=$((256 - 256 % n))
+  while :; do
+    random_pool=${random_pool#"${random_pool%%[0-9]*}"}
+    if [ -z "$random_pool" ]; then
+      random_pool=$(od -An -tu1 -N64 /dev/urandom) || die "cannot read /dev/urandom"
+      random_pool=${random_pool//[!0-9]/ }
+      [[ $random_pool == *[0-9]* ]] || die "no random bytes from /dev/urandom"
+      continue
+    fi
+    byte=${random_pool%% *}
+    random_pool=${random_pool#"$byte"}
+    if ((10#$byte < limit)); then
+      random_value=$((10#$byte % n))
+      return 0
+    fi
+  done
 }

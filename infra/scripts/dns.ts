@@ -1,6 +1,6 @@
 /**
- * DNS records of sites: RFC 2136 updates signed with TSIG, sent by nsupdate
- * from the machine that runs Pulumi. The TSIG secret arrives on standard
+ * DNS records of sites, one signed update per host: RFC 2136 with TSIG, sent
+ * by nsupdate from the machine that runs Pulumi. The TSIG secret arrives on standard
  * input and lives only in a 0600 temporary key file.
  */
 import { isIP } from "node:net";
@@ -15,7 +15,8 @@ export interface DnsServer {
   ttl: number;
 }
 
-export interface DnsRecordInput {
+/** One A record as the checks see it. */
+interface DnsRecord {
   fqdn: string;
   address: string;
   dns: DnsServer;
@@ -28,7 +29,7 @@ function fqdnDot(name: string): string {
   return name.endsWith(".") ? name : `${name}.`;
 }
 
-function check(r: DnsRecordInput): void {
+function check(r: DnsRecord): void {
   for (const [what, v] of [["fqdn", r.fqdn], ["zone", r.dns.zone], ["tsigKeyName", r.dns.tsigKeyName]] as const) {
     if (!DNS_NAME.test(v)) throw new Error(`dns: ${what} ${JSON.stringify(v)} is not a DNS name`);
   }
@@ -46,18 +47,6 @@ export function dnsStdin(dns: Pick<DnsServer, "tsigKeyName" | "tsigAlgorithm">, 
   return `key "${dns.tsigKeyName}" {\n  algorithm ${dns.tsigAlgorithm};\n  secret "${s}";\n};\n`;
 }
 
-function nsupdateScript(r: DnsRecordInput, updates: string[]): string {
-  check(r);
-  const commands = [
-    `server ${r.dns.server} ${r.dns.port}`,
-    `zone ${fqdnDot(r.dns.zone)}`,
-    ...updates,
-    "send",
-    "",
-  ].join("\n");
-  return [...KEY_FROM_STDIN, `nsupdate -t 15 -k "$key" ${heredoc(commands, "NSUPDATE_EOF")}`].join("\n");
-}
-
 const KEY_FROM_STDIN = [
   "set -euo pipefail",
   "umask 077",
@@ -66,22 +55,6 @@ const KEY_FROM_STDIN = [
   "# The TSIG key arrives on stdin; it never appears in an argument.",
   'cat >"$key"',
 ];
-
-/** Creates or moves the site's A record: delete-then-add in one signed update. */
-export function dnsUpsertScript(r: DnsRecordInput): string {
-  const name = fqdnDot(r.fqdn);
-  return nsupdateScript(r, [`update delete ${name} A`, `update add ${name} ${r.dns.ttl} A ${r.address}`]);
-}
-
-/**
- * Removes only the record that points at this site's address. A site moved
- * to another hypervisor is created by the new cell (its record upserted to
- * the new address) before the old cell deletes: deleting every A record of
- * the name there would take the moved site's new record with it.
- */
-export function dnsDeleteScript(r: DnsRecordInput): string {
-  return nsupdateScript(r, [`update delete ${fqdnDot(r.fqdn)} A ${r.address}`]);
-}
 
 export interface HostRecordsInput {
   /** The host's address: every record of the host points here. */

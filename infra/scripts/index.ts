@@ -20,16 +20,13 @@ export {
   releaseId,
   siteToolHostConf,
 } from "./bootstrap";
-export { SITE_INSTALL_STDIN, siteDeleteCommand, siteInstallCommand, siteInstallStdin, siteMarkerPath, siteSlug } from "./site";
+export { adminPasswordFromInstallOutput, siteDeleteCommand, siteInstallCommand, siteMarkerPath, siteSlug } from "./site";
 export { SITE_TOOL_NAME, siteToolDigest, siteToolFiles, siteToolHostConfPath, siteToolPath, type SiteToolFile } from "./site-tool";
 export { SITE_CONFIG_ENV, releaseConfigPhp } from "./php";
 export {
-  dnsDeleteScript,
   dnsHostRecordsDeleteScript,
   dnsHostRecordsScript,
   dnsStdin,
-  dnsUpsertScript,
-  type DnsRecordInput,
   type DnsServer,
   type HostRecordsInput,
 } from "./dns";

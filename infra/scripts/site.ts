@@ -5,30 +5,20 @@
  * lives in the tool, once per host, so a site's state stays small and a new
  * tool version changes no site's command.
  *
- * Secrets reach the install on standard input only, one per line:
- *   line 1: the database password
- *   line 2: the Moodle admin password
- * The tool keeps them in unexported shell variables and in the site's 0600
- * passwords file on the host; no secret is ever a command argument or an
- * environment variable. The install prints the admin password back as the
- * last line of its standard output, `admin-password: <password>`.
+ * The host makes and keeps each site's passwords (the site's 0600
+ * passwords file), so a site's command carries no secret. An install made by
+ * an older stack still has the stack's passwords on its standard input (the
+ * database password, then the admin password, one per line); the tool takes
+ * them only for a site that has no passwords file yet. No secret is ever a
+ * command argument or an environment variable. The install prints the admin
+ * password as the last line of its standard output, `admin-password:
+ * <password>`, which the stack keeps as a secret for the mail-out.
  */
 import { resolvePaths } from "./bash";
 import { shellJoin } from "./quote";
 import { siteToolPath } from "./site-tool";
 import type { ScriptOptions, SiteScriptInput } from "./types";
 import { validateSiteInput } from "./validate";
-
-/** Stdin line order of {@link siteInstallCommand}. */
-export const SITE_INSTALL_STDIN = ["dbPassword", "adminPassword"] as const;
-
-/** Builds the install's standard input from the two secrets. */
-export function siteInstallStdin(secrets: { dbPassword: string; adminPassword: string }): string {
-  for (const [k, v] of Object.entries(secrets)) {
-    if (v === "" || /[\r\n\0]/.test(v)) throw new Error(`${k} must be non-empty and free of line breaks and NUL`);
-  }
-  return `${secrets.dbPassword}\n${secrets.adminPassword}\n`;
-}
 
 /** Name of a site's pool, vhost, cron file and FastCGI backend, as the tool makes it. */
 export function siteSlug(site: Pick<SiteScriptInput, "schoolId">): string {
@@ -67,11 +57,9 @@ function installFlags(site: SiteScriptInput): string[] {
 /**
  * Installs the site, or brings a finished one up to date (its database and
  * data kept): `moodle-fleet-site install --print-admin-password
- * --school-id=… …`, every value one quoted shell word. Standard input:
- * {@link siteInstallStdin}. It keeps the passwords on the host and prints
- * the admin password, so that the host and the install's output can take
- * over from the stack's generated passwords. A finished
- * site that runs another release than `releaseId` is upgraded to it:
+ * --school-id=… …`, every value one quoted shell word. Reads no
+ * secret from the stack: the site's passwords are the host's (see above),
+ * and the admin password comes back on standard output. A finished site that runs another release than `releaseId` is upgraded to it:
  * maintenance on, its code switched, Moodle's upgrade.php as the site's
  * user, maintenance off; a failed upgrade leaves it in maintenance and
  * fails the command. A downgrade is refused.
@@ -89,4 +77,20 @@ export function siteInstallCommand(site: SiteScriptInput, opts?: ScriptOptions):
 export function siteDeleteCommand(site: SiteScriptInput, opts?: ScriptOptions): string {
   validateSiteInput(site);
   return shellJoin([siteToolPath(resolvePaths(opts)), "delete", site.schoolId]);
+}
+
+const ADMIN_PASSWORD_LINE = /^admin-password: (.+)$/;
+
+/**
+ * The admin password a finished install printed: its output's last
+ * `admin-password:` line. Undefined for output without one (an install made
+ * before the tool printed it, or a stdout that was never recorded).
+ */
+export function adminPasswordFromInstallOutput(stdout: string | undefined): string | undefined {
+  const lines = (stdout ?? "").split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const match = ADMIN_PASSWORD_LINE.exec(lines[i]);
+    if (match) return match[1];
+  }
+  return undefined;
 }

@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../../tools/common/files";
 import { knownEnvs, listProjectStacks, sortEnvStacks, strayMessage, type StackInfo } from "./env-stacks";
 import { checkDeletions, confirmDestroy, deletionRefusal, parseAllowDelete } from "./guards";
 import { formatPreviewMarkdown, PREVIEW_EXIT, previewExitCode } from "./preview-summary";
-import { readCellOutputs, readStackInstallHosts, readStackOutputs } from "./deployed";
+import { readCellOutputs, readStackOutputs, readStackState, unconvergedCellsMessage, type StackStateFacts } from "./deployed";
 import { checkMoves, deployedSites, detectMoves, isCrossCell, moveLine, moveRefusal, parseAllowMove, plannedSites, replaceTargets, type Move } from "./moves";
 import { checkBackendUrl } from "../state/backend";
 import { lockEnvCells } from "../state/run-lock";
@@ -68,8 +68,8 @@ export interface DriverDeps {
   lockCells?: typeof lockEnvCells;
   /** The outputs of one cell stack, where the deployed sites and their hosts are read (for moves). */
   readOutputs?: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, unknown>>;
-  /** School id -> the host each site install of a cell stack last ran on, from its state (for moves). */
-  readInstallHosts?: (stackName: string, envVars: Record<string, string>) => Promise<Record<string, string>>;
+  /** What a cell stack's state says: where each install last ran (for moves), and what this version cannot take over. */
+  readState?: (stackName: string, envVars: Record<string, string>) => Promise<StackStateFacts>;
 }
 
 const DEFAULT_DEPS: DriverDeps = {
@@ -80,7 +80,7 @@ const DEFAULT_DEPS: DriverDeps = {
   progress: process.stderr,
   lockCells: lockEnvCells,
   readOutputs: readStackOutputs,
-  readInstallHosts: readStackInstallHosts,
+  readState: readStackState,
 };
 
 /**
@@ -167,11 +167,14 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
 
       // Moves are found from what the stacks deployed, before anything runs:
       // the engine itself sees a move only as an update of the install's connection.
+      // A cell of the run that an older version left unconverged stops it here too.
       let moves: Move[] = [];
       if (operation === "preview" || operation === "up") {
         try {
-          const read = { outputs: d.readOutputs ?? readStackOutputs, installHosts: d.readInstallHosts ?? readStackInstallHosts };
+          const read = { outputs: d.readOutputs ?? readStackOutputs, state: d.readState ?? readStackState };
           const outputs = await readCellOutputs(sorted.cells, read, envVars, parallel);
+          const unconverged = unconvergedCellsMessage(outputs, cells);
+          if (unconverged) throw new Error(unconverged);
           // Every cell's outputs are read (a move across cells shows only in the cell it leaves),
           // but only moves touching the cells of this run matter to it.
           moves = detectMoves(plannedSites(plan), deployedSites(outputs)).filter((m) => cells.includes(m.from.cell) || cells.includes(m.to.cell));

@@ -25,9 +25,13 @@ export function plannedSites(plan: Pick<FleetPlan, "sites">): SitePlace[] {
 /** What the driver reads of one deployed cell stack. */
 export interface CellDeployment {
   cell: string;
+  /** The cell's stack, where it was read from one. */
+  stack?: string;
   outputs: Record<string, unknown>;
   /** School id -> host whose bootstrap its install depends on, from the stack's state (installHostsFromState). */
   installHosts?: Readonly<Record<string, string>>;
+  /** Schools of the stack this version cannot take over yet (migration.ts). */
+  sitesBeforeHostPasswords?: readonly string[];
 }
 
 /**

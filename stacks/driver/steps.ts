@@ -76,10 +76,11 @@ function kindOf(ops: ReadonlySet<string>): StepKind | undefined {
 /**
  * Name, school and meaning of a resource from its URN
  * (`urn:pulumi:STACK::PROJECT::ParentType$…$Type::name`). A site's children
- * are named `<school id>-install`, `-dns`, `-db-password`, `-admin-password`
- * (infra/components/moodle-site.ts); the site component is named after the
- * school itself. A host's children are named `<host>-…`, its sites' DNS
- * records `<host>-dns`.
+ * are named `<school id>-install` (infra/components/moodle-site.ts), and in
+ * stacks made by older versions also `-dns`, `-db-password` and
+ * `-admin-password`, which show while this version drops them; the site
+ * component is named after the school itself. A host's children are named
+ * `<host>-…`, its sites' DNS records `<host>-dns`.
  */
 export function describeResource(urn: string, type: string): Pick<PlannedStep, "name" | "school" | "label" | "holdsData"> {
   const parts = urn.split("::");

@@ -14,7 +14,6 @@ import {
   releaseDescription,
   releaseId,
   siteInstallCommand,
-  siteInstallStdin,
   siteToolDigest,
   siteToolFiles,
   siteToolHostConf,
@@ -24,7 +23,7 @@ import {
 } from "../../infra/scripts";
 import { cronLogrotateConf } from "../../infra/scripts/bootstrap";
 import { hostApacheConf, hostPhpIni, hostWwwPoolOverride } from "../../infra/scripts/configs";
-import { RELEASE_COMMIT, Sandbox, everythingPassedAsArgsOrEnv } from "../support/sandbox";
+import { RELEASE_COMMIT, Sandbox, everythingPassedAsArgsOrEnv, stackPasswordsStdin } from "../support/sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
 const KEY_TOKEN = "KEYSECRETq8Zr";
@@ -597,7 +596,7 @@ describe("hostBootstrapScript: MariaDB's data on the data disk", () => {
 const SITE_TOOL_SLOW = 3 * SLOW;
 
 describe("hostBootstrapScript: the site tool", () => {
-  const STDIN = siteInstallStdin({ dbPassword: "DBSECRET4Tq'x", adminPassword: "ADMINSECRET2Wp\"y" });
+  const STDIN = stackPasswordsStdin({ dbPassword: "DBSECRET4Tq'x", adminPassword: "ADMINSECRET2Wp\"y" });
   const toolDir = () => join(sbx.paths.siteToolDir, siteToolDigest());
 
   it("installs the tool content-addressed, checked against its digest, with a stable link; the next run leaves it be", () => {

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -9,18 +9,18 @@ import {
   phpQuote,
   siteDeleteCommand,
   siteInstallCommand,
-  siteInstallStdin,
   siteToolDigest,
   siteToolFiles,
   shellQuote,
   sqlQuote,
   type SiteScriptInput,
 } from "../../infra/scripts";
+import { LIB_SH_PATH } from "../../infra/scripts/bash";
 import { siteScriptInput } from "../../infra/components/script-inputs";
 import { withRepairRequests } from "../../infra/components/moodle-site";
 import type { FleetSettings, PlannedHost, PlannedSite } from "../../infra/plan";
 import { createHash } from "node:crypto";
-import { RELEASE_COMMIT, RELEASE_KEY, Sandbox, everythingPassedAsArgsOrEnv } from "../support/sandbox";
+import { RELEASE_COMMIT, RELEASE_KEY, Sandbox, everythingPassedAsArgsOrEnv, stackPasswordsStdin } from "../support/sandbox";
 
 const PAYLOAD = `/tmp/PWNED_${randomBytes(6).toString("hex")}`;
 const HOSTILE_NAME = `$(touch ${PAYLOAD}) 'single' "double" \`touch ${PAYLOAD}\` \`id\`\nSchüle Öhringen; rm -rf / ; touch ${PAYLOAD} & $HOME \\`;
@@ -28,7 +28,7 @@ const HOSTILE_NAME = `$(touch ${PAYLOAD}) 'single' "double" \`touch ${PAYLOAD}\`
 const DB_PASS = `DBSECRET7Qz'"\\$(touch ${PAYLOAD})%s%n\`id\`-x`;
 const ADMIN_PASS = `ADMINSECRET9Lk'\\"$HOME;|&%d`;
 const SECRET_TOKENS = ["DBSECRET7Qz", "ADMINSECRET9Lk"];
-const STDIN = siteInstallStdin({ dbPassword: DB_PASS, adminPassword: ADMIN_PASS });
+const STDIN = stackPasswordsStdin({ dbPassword: DB_PASS, adminPassword: ADMIN_PASS });
 const MAINTENANCE_MARK = "<!-- moodle-fleet: reinstalling -->";
 
 function mode(path: string): string {
@@ -36,18 +36,58 @@ function mode(path: string): string {
 }
 
 /** Files in the sandbox (outside the stubs' own logs and state) that contain a secret token. */
-function filesWithSecrets(sbx: Sandbox): string[] {
+function filesWithSecrets(sbx: Sandbox, tokens: readonly string[] = SECRET_TOKENS): string[] {
   const found: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (p === sbx.p("log") || p === sbx.p("state")) continue;
       if (e.isDirectory()) walk(p);
-      else if (e.isFile() && SECRET_TOKENS.some((t) => readFileSync(p).includes(t))) found.push(relative(sbx.root, p));
+      else if (e.isFile() && tokens.some((t) => readFileSync(p).includes(t))) found.push(relative(sbx.root, p));
     }
   };
   walk(sbx.root);
   return found.sort();
+}
+
+/**
+ * Everything in the sandbox but the stubs' call log and the scripts it ran:
+ * path -> type, mode, owner and content digest, to show that a run changed
+ * nothing.
+ */
+function sandboxFiles(sbx: Sandbox): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      const rel = relative(sbx.root, p);
+      if (rel === "log" || /^script-[^/]*\.sh$/.test(rel)) continue;
+      const st = lstatSync(p);
+      const how = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+      if (e.isSymbolicLink()) out[rel] = `link ${readlinkSync(p)}`;
+      else if (e.isDirectory()) {
+        out[rel] = `dir ${how}`;
+        walk(p);
+      } else out[rel] = `file ${how} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`;
+    }
+  };
+  walk(sbx.root);
+  return out;
+}
+
+/** Calls that change a host: any of them in a refused run is a change. */
+const HOST_CHANGING = ["mysql", "redis-cli", "useradd", "chown", "chmod", "mv", "cp", "ln", "php", "runuser", "systemctl", "a2ensite", "tar"];
+
+const SPECIALS = "-_.+=:,%";
+
+/** The rules of the passwords the host makes (lib.sh's new_password). */
+function expectHostPassword(p: string): void {
+  const count = (re: RegExp) => (p.match(re) ?? []).length;
+  expect(p, p).toMatch(/^[A-Za-z][A-Za-z0-9\-_.+=:,%]{23}$/);
+  expect(count(/[a-z]/g), p).toBeGreaterThanOrEqual(2);
+  expect(count(/[A-Z]/g), p).toBeGreaterThanOrEqual(2);
+  expect(count(/[0-9]/g), p).toBeGreaterThanOrEqual(2);
+  expect(count(/[-_.+=:,%]/g), p).toBe(2);
 }
 
 function redisSecret(s: SiteScriptInput): string {
@@ -330,18 +370,6 @@ describe("moodle-fleet-site install", () => {
     expect(existsSync(join(site.dataDir, "filedir-content"))).toBe(true);
   }, SLOW);
 
-  it("keeps the host's passwords file in line with stdin, and prints the admin password only when asked", () => {
-    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
-    const other = siteInstallStdin({ dbPassword: "OtherDb1-x", adminPassword: "OtherAdmin2-y" });
-    const unasked = installCommand().replace(" --print-admin-password ", " ");
-    expect(unasked).not.toContain("print-admin-password");
-    const r = sbx.run(unasked, other);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe("");
-    expect(readFileSync(join(site.siteRoot, "passwords"), "utf8")).toBe(other);
-    expect(mode(join(site.siteRoot, "passwords"))).toBe("600");
-  }, SLOW);
-
   it("resets and reinstalls when the marker exists but the database lost its tables", () => {
     const script = installCommand();
     expect(sbx.run(script, STDIN).status).toBe(0);
@@ -444,14 +472,6 @@ describe("moodle-fleet-site install", () => {
     expect(existsSync(join(sbx.paths.phpEtcDir, "8.2/fpm/pool.d/moodle-04123456.conf"))).toBe(false);
     expect(readFileSync(other, "utf8")).toBe("# another site\n");
     expect(sbx.callsOf("systemctl")).toHaveLength(0);
-  });
-
-  it("refuses to start without both secrets on stdin", () => {
-    const r = sbx.run(installCommand(), "only-one-line\n");
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/line 2/);
-    expect(sbx.callsOf("mysql")).toHaveLength(0);
-    expect(sbx.callsOf("useradd")).toHaveLength(0);
   });
 
   it("accepts a last line without a newline", () => {
@@ -560,10 +580,239 @@ describe("moodle-fleet-site install", () => {
     }
   });
 
-  it("builds stdin only from single-line secrets", () => {
-    expect(siteInstallStdin({ dbPassword: "a", adminPassword: "b" })).toBe("a\nb\n");
-    expect(() => siteInstallStdin({ dbPassword: "a\nb", adminPassword: "c" })).toThrow();
-    expect(() => siteInstallStdin({ dbPassword: "", adminPassword: "c" })).toThrow();
+});
+
+describe("moodle-fleet-site install: the site's passwords", () => {
+  const passwordsPath = () => join(site.siteRoot, "passwords");
+  const specPath = (id = site.schoolId) => join(sbx.paths.fleetEtcDir, `sites/${id}.env`);
+  const passwordLines = (s: SiteScriptInput = site) => {
+    const text = readFileSync(join(s.siteRoot, "passwords"), "utf8");
+    expect(text).toMatch(/^[^\n]+\n[^\n]+\n$/);
+    const [db, admin] = text.split("\n");
+    return { db, admin };
+  };
+  const accountSql = (db: string) => [
+    `CREATE USER IF NOT EXISTS '${site.dbUser}'@'localhost' IDENTIFIED BY ${sqlQuote(db)};`,
+    `ALTER USER '${site.dbUser}'@'localhost' IDENTIFIED BY ${sqlQuote(db)};`,
+  ];
+
+  it("makes a new site's passwords on the host when no stdin comes, keeps them first, and uses them everywhere", () => {
+    const r = sbx.run(installCommand(), "");
+    expect(r.status, r.stderr).toBe(0);
+    expect(sbx.violations()).toBe("");
+    expect(existsSync(PAYLOAD)).toBe(false);
+    expect(mode(passwordsPath())).toBe("600");
+    const { db, admin } = passwordLines();
+    expectHostPassword(db);
+    expectHostPassword(admin);
+    expect(db).not.toBe(admin);
+    // The admin password the stack keeps for the mail-out is the host's.
+    expect(r.stdout).toBe(`admin-password: ${admin}\n`);
+    // The database account, site-config.php and Moodle's installer got them.
+    const sql = mysqlInput(sbx);
+    for (const line of accountSql(db)) expect(sql).toContain(line);
+    expect(readFileSync(join(site.siteRoot, "site-config.php"), "utf8")).toContain(`\n$CFG->dbpass    = ${phpQuote(db)};\n`);
+    expect(moodleRuns()[0].stdin?.toString("utf8")).toBe(`${admin}\n`);
+    // No password in any process's arguments or environment (od's included),
+    // and no copy beyond the passwords file and site-config.php.
+    const exposed = everythingPassedAsArgsOrEnv(sbx.calls());
+    expect(exposed).not.toContain(db);
+    expect(exposed).not.toContain(admin);
+    expect(sbx.callsOf("od").length).toBeGreaterThan(0);
+    expect(filesWithSecrets(sbx, [db, admin])).toEqual(
+      [relative(sbx.root, passwordsPath()), relative(sbx.root, join(site.siteRoot, "site-config.php"))].sort(),
+    );
+
+    // Kept before the database account got one, in a site root that was
+    // root's alone until the site's group got it; the file 0600 root:root
+    // from its first byte.
+    const calls = sbx.calls();
+    const kept = calls.findIndex((c) => c.name === "mv" && c.argv.at(-1) === passwordsPath());
+    const account = calls.findIndex((c) => c.name === "mysql" && (c.stdin?.toString() ?? "").includes("CREATE USER"));
+    expect(kept).toBeGreaterThan(-1);
+    expect(account).toBeGreaterThan(kept);
+    const passwordsWrite = sbx.callsOf("cat").find((c) => (c.extra["stdout-path"] ?? "").startsWith(`${passwordsPath()}.new.`));
+    expect(passwordsWrite?.extra["stdout-mode"]).toBe("600");
+    const passwordsChown = sbx.callsOf("chown").find((c) => c.argv.some((a) => a.startsWith(`${passwordsPath()}.new.`)));
+    expect(passwordsChown?.argv).toContain("root:root");
+    const rootModes = sbx.callsOf("chmod").filter((c) => c.argv.at(-1) === site.siteRoot).map((c) => c.argv.at(-2));
+    expect(rootModes).toEqual(["0700", "0750"]);
+    const rootOwners = sbx.callsOf("chown").filter((c) => c.argv.at(-1) === site.siteRoot).map((c) => c.argv.at(-2));
+    expect(rootOwners).toEqual(["root:root", `root:${site.linuxUser}`]);
+    expect(mode(site.siteRoot)).toBe("750");
+    // ...and before the site's parameters were recorded.
+    const recorded = calls.findIndex((c) => c.name === "mv" && c.argv.at(-1) === specPath());
+    expect(recorded).toBeGreaterThan(kept);
+
+    // The next run, again without stdin, keeps them.
+    sbx.clearLog();
+    const again = sbx.run(installCommand(), "");
+    expect(again.status, again.stderr).toBe(0);
+    expect(passwordLines()).toEqual({ db, admin });
+    expect(again.stdout).toBe(`admin-password: ${admin}\n`);
+    for (const line of accountSql(db)) expect(mysqlInput(sbx)).toContain(line);
+    expect(again.stderr).not.toMatch(/warning/);
+
+    // Another site gets passwords of its own.
+    const other = sbx.site({ schoolId: "04123457" });
+    sbx.clearState("config_tables");
+    const second = sbx.run(installCommand(other), "");
+    expect(second.status, second.stderr).toBe(0);
+    const theirs = passwordLines(other);
+    expectHostPassword(theirs.db);
+    expectHostPassword(theirs.admin);
+    expect([theirs.db, theirs.admin]).not.toContain(db);
+    expect([theirs.db, theirs.admin]).not.toContain(admin);
+    expect(second.stdout).toBe(`admin-password: ${theirs.admin}\n`);
+  }, SLOW);
+
+  it("keeps the site's own passwords over another pair on stdin, and prints the admin password only when asked", () => {
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    expect(readFileSync(passwordsPath(), "utf8")).toBe(STDIN);
+    const other = stackPasswordsStdin({ dbPassword: "OtherDb1-x", adminPassword: "OtherAdmin2-y" });
+    const otherTokens = ["OtherDb1-x", "OtherAdmin2-y"];
+    const unasked = installCommand().replace(" --print-admin-password ", " ");
+    expect(unasked).not.toContain("print-admin-password");
+    sbx.clearLog();
+    const r = sbx.run(unasked, other);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`warning: the site keeps its own passwords (${passwordsPath()}); the ones on standard input are not used`);
+    for (const t of [...SECRET_TOKENS, ...otherTokens]) expect(r.stderr).not.toContain(t);
+    expect(readFileSync(passwordsPath(), "utf8")).toBe(STDIN);
+    expect(mode(passwordsPath())).toBe("600");
+    // The database account keeps the site's password; the other pair went nowhere.
+    const sql = mysqlInput(sbx);
+    for (const line of accountSql(DB_PASS)) expect(sql).toContain(line);
+    for (const t of otherTokens) expect(sql).not.toContain(t);
+    expect(filesWithSecrets(sbx, otherTokens)).toEqual([]);
+    expect(everythingPassedAsArgsOrEnv(sbx.calls())).not.toContain("OtherDb1");
+
+    const asked = sbx.run(installCommand(), other);
+    expect(asked.status, asked.stderr).toBe(0);
+    expect(asked.stdout).toBe(`admin-password: ${ADMIN_PASS}\n`);
+    expect(filesWithSecrets(sbx, otherTokens)).toEqual([]);
+  }, SLOW);
+
+  it("takes an older stack's pair for an installed site that has no passwords file yet", () => {
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    rmSync(passwordsPath());
+    const r = sbx.run(installCommand(), STDIN);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(passwordsPath(), "utf8")).toBe(STDIN);
+    expect(mode(passwordsPath())).toBe("600");
+    expect(r.stdout).toBe(`admin-password: ${ADMIN_PASS}\n`);
+  }, SLOW);
+
+  it("refuses an installed site without its passwords file and without stdin, changing nothing", () => {
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    rmSync(passwordsPath());
+    const spec = readFileSync(specPath());
+    const before = sandboxFiles(sbx);
+    sbx.clearLog();
+    // With other parameters too: a refused install must not record them.
+    const r = sbx.run(installCommand({ ...site, phpWorkers: 7 }), "");
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(
+      `the site is installed (${site.siteRoot}/.installed) but has no passwords file (${passwordsPath()}) and none came on standard input`,
+    );
+    expect(r.stderr).toContain("nothing was changed");
+    expect(sandboxFiles(sbx)).toEqual(before);
+    expect(readFileSync(specPath())).toEqual(spec);
+    expect(existsSync(passwordsPath())).toBe(false);
+    expect(sbx.calls().filter((c) => HOST_CHANGING.includes(c.name))).toEqual([]);
+  }, SLOW);
+
+  it("refuses one password on stdin, naming the empty line, before anything is recorded", () => {
+    for (const [stdin, line] of [
+      ["only-one-line\n", "line 2 (admin password)"],
+      ["only-one-line", "line 2 (admin password)"],
+      [`\n${ADMIN_PASS}\n`, "line 1 (database password)"],
+    ]) {
+      const before = sandboxFiles(sbx);
+      sbx.clearLog();
+      const r = sbx.run(installCommand(), stdin);
+      expect(r.status, JSON.stringify(stdin)).not.toBe(0);
+      expect(r.stderr).toContain(`standard input ${line} is empty`);
+      expect(r.stdout).toBe("");
+      expect(sandboxFiles(sbx)).toEqual(before);
+      expect(existsSync(specPath())).toBe(false);
+      expect(existsSync(site.siteRoot)).toBe(false);
+      expect(sbx.calls().filter((c) => HOST_CHANGING.includes(c.name))).toEqual([]);
+    }
+
+    // An installed site with its passwords file: refused all the same.
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    const before = sandboxFiles(sbx);
+    sbx.clearLog();
+    const r = sbx.run(installCommand(), `${DB_PASS}\n`);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("standard input line 2 (admin password) is empty");
+    expect(sandboxFiles(sbx)).toEqual(before);
+    expect(sbx.calls().filter((c) => HOST_CHANGING.includes(c.name))).toEqual([]);
+  }, SLOW);
+
+  it("refuses a passwords file that is a symlink, not root's, open to others or incomplete", () => {
+    expect(sbx.run(installCommand(), STDIN).status).toBe(0);
+    const elsewhere = sbx.p("srv/elsewhere-passwords");
+    writeFileSync(elsewhere, STDIN, { mode: 0o600 });
+    const cases: Array<[string, () => void, string]> = [
+      ["group-readable", () => chmodSync(passwordsPath(), 0o640), "must be a regular file (no symlink) owned by root"],
+      ["world-readable", () => chmodSync(passwordsPath(), 0o604), "must be a regular file (no symlink) owned by root"],
+      ["group-writable", () => chmodSync(passwordsPath(), 0o620), "must be a regular file (no symlink) owned by root"],
+      ["not root's", () => chownSync(passwordsPath(), 1000, 1000), "must be a regular file (no symlink) owned by root"],
+      ["a symlink", () => { rmSync(passwordsPath()); symlinkSync(elsewhere, passwordsPath()); }, "must be a regular file (no symlink) owned by root"],
+      ["a dangling symlink", () => { rmSync(passwordsPath()); symlinkSync(sbx.p("srv/nothing"), passwordsPath()); }, "must be a regular file (no symlink) owned by root"],
+      ["a directory", () => { rmSync(passwordsPath()); mkdirSync(passwordsPath(), { mode: 0o700 }); }, "must be a regular file (no symlink) owned by root"],
+      ["one line", () => writeFileSync(passwordsPath(), `${DB_PASS}\n`, { mode: 0o600 }), "must hold two non-empty lines"],
+    ];
+    for (const [name, spoil, message] of cases) {
+      rmSync(passwordsPath(), { recursive: true, force: true });
+      writeFileSync(passwordsPath(), STDIN, { mode: 0o600 });
+      spoil();
+      const before = sandboxFiles(sbx);
+      sbx.clearLog();
+      for (const stdin of ["", STDIN]) {
+        const r = sbx.run(installCommand(), stdin);
+        expect(r.status, name).not.toBe(0);
+        expect(r.stderr, name).toContain(`${passwordsPath()} ${message}`);
+        expect(r.stdout, name).toBe("");
+        for (const t of SECRET_TOKENS) expect(r.stderr, name).not.toContain(t);
+      }
+      expect(sandboxFiles(sbx), name).toEqual(before);
+      expect(sbx.calls().filter((c) => HOST_CHANGING.includes(c.name)), name).toEqual([]);
+    }
+    // Mended, the file is the site's again.
+    rmSync(passwordsPath(), { recursive: true, force: true });
+    writeFileSync(passwordsPath(), STDIN, { mode: 0o600 });
+    const r = sbx.run(installCommand(), "");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`admin-password: ${ADMIN_PASS}\n`);
+  }, SLOW);
+});
+
+describe("new_password (lib.sh)", () => {
+  it("makes distinct passwords by the rules, the classes at no fixed place", () => {
+    // lib.sh's password section alone, with the die it calls.
+    const lib = readFileSync(LIB_SH_PATH, "utf8");
+    const start = lib.indexOf("\n#@ password\n");
+    expect(start).toBeGreaterThan(-1);
+    const end = lib.indexOf("\n#@ ", start + 1);
+    const section = lib.slice(start, end < 0 ? undefined : end);
+    const script = `set -euo pipefail\ndie() { printf '%s\\n' "$*" >&2; exit 1; }\n${section}\nfor ((n = 0; n < 200; n++)); do new_password; printf '\\n'; done\n`;
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const passwords = r.stdout.split("\n").slice(0, -1);
+    expect(passwords).toHaveLength(200);
+    for (const p of passwords) expectHostPassword(p);
+    expect(new Set(passwords).size).toBe(200);
+    // Shuffled: 400 specials turn up at every one of the 23 places after
+    // the first (each missing one has a chance of about e^-17); and all 70
+    // characters are used.
+    const specialPlaces = new Set(passwords.flatMap((p) => [...p].flatMap((c, i) => (SPECIALS.includes(c) ? [i] : []))));
+    expect([...specialPlaces].sort((a, b) => a - b)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(new Set(passwords.join("")).size).toBe(70);
   });
 });
 
@@ -792,9 +1041,14 @@ describe("moodle-fleet-site delete", () => {
   }, SLOW);
 
   it("archives what an install cut off early left (data only), knowing only the school id", () => {
-    // The install records the site's parameters before anything else, here
-    // before it finds no secrets on its standard input.
-    expect(sbx.run(installCommand(), "").status).not.toBe(0);
+    // The install records the site's parameters before anything else
+    // (the site's passwords aside), here before it finds the host's PHP too
+    // old for the release.
+    sbx.setState("php_full_version", "7.4.33");
+    const cut = sbx.run(installCommand(), "");
+    expect(cut.status).not.toBe(0);
+    expect(cut.stderr).toContain("needs PHP 8.1.0 or later");
+    sbx.clearState("php_full_version");
     mkdirSync(site.dataDir, { recursive: true });
     writeFileSync(join(site.dataDir, "orphan"), "x");
     const r = sbx.run(deleteCommand(), "");

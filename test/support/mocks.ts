@@ -30,8 +30,16 @@ export function testSecrets(): Record<string, string> {
   };
 }
 
+/** What the mocks' site install `name` printed as its admin password (the host made it). */
+export function installedAdminPassword(name: string): string {
+  return `Aa1-${crypto.createHash("sha256").update(name).digest("base64url").slice(0, 20)}`;
+}
+
 /** Deterministic stand-in values for what providers compute. */
 export function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  if (type === "command:remote:Command" && name.endsWith("-install")) {
+    return { ...inputs, stdout: `site ready\nadmin-password: ${installedAdminPassword(name)}`, stderr: "" };
+  }
   if (type === "random:index/randomPassword:RandomPassword") {
     const digest = crypto.createHash("sha256").update(name).digest("base64url").slice(0, inputs.length - 4);
     return { ...inputs, result: `Aa1-${digest}` };

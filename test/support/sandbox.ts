@@ -37,6 +37,19 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The standard input a stack made before the host kept its sites' passwords
+ * gave the site tool's install: the database password, then the admin
+ * password, one per line. Installs made since have none (the host makes the
+ * passwords), but those older installs keep theirs.
+ */
+export function stackPasswordsStdin(secrets: { dbPassword: string; adminPassword: string }): string {
+  for (const [k, v] of Object.entries(secrets)) {
+    if (v === "" || /[\r\n\0]/.test(v)) throw new Error(`${k} must be non-empty and free of line breaks and NUL`);
+  }
+  return `${secrets.dbPassword}\n${secrets.adminPassword}\n`;
+}
+
 /** The release key the sandbox's sites run, and the commit its hosts pin. */
 export const RELEASE_KEY = "0123456789abcdef";
 export const RELEASE_COMMIT = "0123456789abcdef0123456789abcdef01234567";

@@ -255,13 +255,12 @@ redis-cli --raw GET moodle:${b}:probe`,
 
     const preview = await driver("preview");
     times["add: preview"] = preview.seconds;
-    // Its site component, two passwords, retired DNS record and install, and its host's
-    // records gain its name; nothing else changes.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 5, update: 1, replace: 0, delete: 0 });
+    // Its site component and install, and its host's records gain its name; nothing else changes.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 2, update: 1, replace: 0, delete: 0 });
     const up = await driver("up");
     times["add: up"] = up.seconds;
     expect(up.code).toBe(0);
-    expect(changed(totals(up.stdout))).toEqual({ create: 5, update: 1, replace: 0, delete: 0 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 2, update: 1, replace: 0, delete: 0 });
 
     outputs = await readOutputs();
     expect(Object.keys(outputs.sites)).toHaveLength(7);
@@ -306,13 +305,12 @@ redis-cli --raw GET moodle:${b}:probe`,
 
     const preview = await driver("preview");
     times["remove: preview"] = preview.seconds;
-    // Its five resources (the retired DNS record leaves the state without its delete running);
-    // its host's records lose its name, which removes the record.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 5 });
+    // Its two resources; its host's records lose its name, which removes the record.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 2 });
     const up = await driver("up", "--allow-delete", "1");
     times["remove: up"] = up.seconds;
     expect(up.code).toBe(0);
-    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 5 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 2 });
 
     const archives = await onHost(address, `stat -c '%a %n' /srv/moodle/archive/${NEW_SCHOOL.id}-*.tar.gz`);
     const lines = archives.stdout.trim().split("\n");
@@ -346,9 +344,8 @@ redis-cli --raw GET moodle:${b}:probe`,
     times["move: preview"] = preview.seconds;
     expect(preview.code).toBe(4);
     expect(preview.stdout).toContain(line);
-    // The engine alone sees only the install's connection, the retired DNS record and both
-    // hosts' records change.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 4, replace: 0, delete: 0 });
+    // The engine alone sees only the install's connection and both hosts' records change.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 3, replace: 0, delete: 0 });
 
     const refused = await driver("up");
     expect(refused.code).toBe(1);
@@ -363,11 +360,14 @@ redis-cli --raw GET moodle:${b}:probe`,
     times["move: up"] = up.seconds;
     expect(up.code, up.stderr.slice(-3000)).toBe(0);
     // The install replaced (created on the new host, then deleted on the old one), the records updated.
-    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 3, replace: 1, delete: 0 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 2, replace: 1, delete: 0 });
 
+    const oldPassword = outputs.adminPasswords[id];
     outputs = await readOutputs();
     expect(outputs.sites[id].host).toBe(to);
-    // Resolves to the new host only, serves its name there, the same admin password verifies.
+    // Resolves to the new host only and serves its name there. The site there started empty, with
+    // passwords its new host made: the stack's admin password is the new one, and it verifies.
+    expect(outputs.adminPasswords[id]).not.toBe(oldPassword);
     await checkSchool(id, outputs);
     // The old host no longer serves or runs the site: no vhost, no cron job, no data directory, no database.
     const leftovers = await onHost(

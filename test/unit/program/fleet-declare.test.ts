@@ -20,12 +20,14 @@ interface Registration {
   sourcePosition: boolean;
   stackFrames: number;
   retainOnDelete: boolean;
+  ignoreChanges: string[];
 }
 
 interface RegisterRequest {
   getName(): string;
   getType(): string;
   getRetainondelete(): boolean;
+  getIgnorechangesList(): string[];
   getSourceposition(): unknown;
   getStacktrace(): { getFramesList(): unknown[] } | undefined;
 }
@@ -44,6 +46,7 @@ async function declareFleetRecordingRegistrations(): Promise<Registration[]> {
           name: req.getName(),
           type: req.getType(),
           retainOnDelete: req.getRetainondelete(),
+          ignoreChanges: req.getIgnorechangesList(),
           sourcePosition: req.getSourceposition() !== undefined,
           stackFrames: req.getStacktrace()?.getFramesList().length ?? 0,
         });
@@ -87,15 +90,11 @@ describe("declaring the fleet", () => {
     expect(after!.stackFrames).toBeGreaterThan(0);
   });
 
-  it("retains each site's retired DNS record on delete, and nothing else", async () => {
+  it("retains nothing on delete, and lets exactly the installs keep the stdin older versions gave them", async () => {
     const registrations = await declareFleetRecordingRegistrations();
-    const retained = registrations.filter((r) => r.retainOnDelete).map((r) => r.name);
-    const siteRecords = registrations.filter((r) => /^\d{8}-dns$/.test(r.name)).map((r) => r.name);
-    expect(siteRecords.length).toBeGreaterThan(10);
-    expect(retained).toEqual(siteRecords);
-    // Each host's records are the ones kept from now on: their delete must run.
-    const hostRecords = registrations.filter((r) => r.type === "command:local:Command" && /-vm\d+-dns$/.test(r.name));
-    expect(hostRecords.length).toBeGreaterThan(0);
-    expect(hostRecords.every((r) => !r.retainOnDelete)).toBe(true);
+    expect(registrations.filter((r) => r.retainOnDelete).map((r) => r.name)).toEqual([]);
+    const installs = registrations.filter((r) => /^\d{8}-install$/.test(r.name)).map((r) => r.name);
+    expect(installs.length).toBeGreaterThan(10);
+    expect(registrations.filter((r) => r.ignoreChanges.includes("stdin")).map((r) => r.name)).toEqual(installs);
   });
 });

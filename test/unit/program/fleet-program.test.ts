@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { fleetProgram, DEFAULT_INPUTS } from "../../../infra/program";
 import { expectedResourceCount } from "../../../infra/components/fleet";
 import type { FleetPlan } from "../../../infra/plan";
-import { runUnderMocks, stackConfigValues, testSecrets, type MockResource } from "../../support/mocks";
+import { installedAdminPassword, runUnderMocks, stackConfigValues, testSecrets, type MockResource } from "../../support/mocks";
 import { repoRoot } from "../../../stacks/toolchain";
 
 // Pulumi.prod.yaml has no certificate yet (validation requires one); the
@@ -63,33 +63,34 @@ describe("the fleet program under mocks, sample list", () => {
       // Bootstrap and file system growth per host, the install per site.
       "command:remote:Command": 2 * hosts.size + sites,
       "moodle-fleet:infra:MoodleSite": sites,
-      "random:index/randomPassword:RandomPassword": 2 * sites,
       // Each host's SSH host key seed; its private seed step, its shutdowns before a resize and
-      // before a delete, its data disk growth and its sites' DNS records; each site's retired
-      // DNS record; each hypervisor's pool permissions.
+      // before a delete, its data disk growth and its sites' DNS records; each hypervisor's pool
+      // permissions. No generated password: the hosts make them.
       "random:index/randomBytes:RandomBytes": hosts.size,
-      "command:local:Command": sites + 5 * hosts.size + hypervisors.size,
+      "command:local:Command": 5 * hosts.size + hypervisors.size,
     });
     // The driver's progress expects as many.
     const shape = { hypervisors: [...hypervisors], hosts: [...hosts], sites: ledger } as unknown as FleetPlan;
     expect(run.resources.length).toBe(expectedResourceCount(shape));
     const names = new Set(run.resources.map((r) => r.name));
     for (const [id, host] of ledger) {
-      for (const n of [id, `${id}-install`, `${id}-dns`, `${id}-db-password`, `${id}-admin-password`, host, `${host}-bootstrap`, `${host}-dns`]) {
+      for (const n of [id, `${id}-install`, host, `${host}-bootstrap`, `${host}-dns`]) {
         expect(names, n).toContain(n);
       }
     }
   });
 
-  it("keeps every password and credential secret", () => {
+  it("keeps every password and credential secret, each admin password as its install printed it", () => {
     expect(run.secretOutputs).toEqual(new Set(["adminPasswords"]));
     const passwords = run.outputs.adminPasswords as Record<string, string>;
     expect(Object.keys(passwords).sort()).toEqual(ledger.map(([id]) => id).sort());
+    for (const [id, password] of Object.entries(passwords)) expect(password).toBe(installedAdminPassword(`${id}-install`));
     // Nothing plain carries a password.
     const plain = JSON.stringify({ ...run.outputs, adminPasswords: undefined });
     for (const p of Object.values(passwords)) expect(plain).not.toContain(p);
-    // Secrets reach remote commands only on stdin, never inside the script text.
+    // No site's command carries a password: the hosts make and keep them.
     for (const r of run.resources.filter((r) => r.type === "command:remote:Command")) {
+      if (r.name.endsWith("-install")) expect(r.inputs, r.name).not.toHaveProperty("stdin");
       for (const p of Object.values(passwords)) {
         for (const script of [r.inputs.create, r.inputs.update, r.inputs.delete]) expect(script ?? "").not.toContain(p);
       }
@@ -98,22 +99,16 @@ describe("the fleet program under mocks, sample list", () => {
 
   it("stores each bootstrap, install and DNS script once: no `update` copy (the provider re-runs `create`)", () => {
     const scripted = run.resources.filter((r) => /-(bootstrap|install|dns)$/.test(r.name));
-    expect(scripted.length).toBe(2 * hosts.size + 2 * ledger.length);
+    expect(scripted.length).toBe(2 * hosts.size + ledger.length);
     for (const r of scripted) {
       expect(r.inputs.create, r.name).toEqual(expect.any(String));
       expect(r.inputs, r.name).not.toHaveProperty("update");
     }
   });
 
-  it("points each DNS record at its site's host", () => {
+  it("points each site's DNS name at its host, in its host's records", () => {
     const hostsOut = run.outputs.hosts as Record<string, { address: string }>;
     const sitesOut = run.outputs.sites as Record<string, { host: string; fqdn: string }>;
-    for (const [id, site] of Object.entries(sitesOut)) {
-      const dns = run.resources.find((r) => r.name === `${id}-dns`)!;
-      const address = hostsOut[site.host].address;
-      expect(dns.inputs.create).toContain(site.fqdn);
-      expect(dns.inputs.create).toMatch(new RegExp(`\\b${address.replace(/\./g, "\\.")}\\b`));
-     }
     // Each host's records: exactly its own sites' names, each at its address.
     for (const [name, host] of Object.entries(hostsOut)) {
       const records = run.resources.find((r) => r.name === `${name}-dns`)!;

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { releaseConfigPhp, siteInstallCommand, siteInstallStdin, siteToolFiles, type SiteScriptInput } from "../../../infra/scripts";
-import { Sandbox } from "../../support/sandbox";
+import { releaseConfigPhp, siteInstallCommand, siteToolFiles, type SiteScriptInput } from "../../../infra/scripts";
+import { Sandbox, stackPasswordsStdin } from "../../support/sandbox";
 
 // These run the PHP the fleet writes for real; they need a php binary.
 const hasPhp = spawnSync("bash", ["-c", "command -v php"]).status === 0;
@@ -24,7 +24,7 @@ beforeAll(() => {
   sbx.installSiteTool();
   dir = sbx.p("srv/moodle");
   site = sbx.site({ fullName: NAME, dataDir: join(dir, "data"), releaseDir: join(dir, "release"), siteRoot: join(dir, "site"), archiveDir: join(dir, "archive") });
-  const r = sbx.run(siteInstallCommand(site, { paths: sbx.paths }), siteInstallStdin({ dbPassword: DB_PASS, adminPassword: ADMIN_PASS }));
+  const r = sbx.run(siteInstallCommand(site, { paths: sbx.paths }), stackPasswordsStdin({ dbPassword: DB_PASS, adminPassword: ADMIN_PASS }));
   if (r.status !== 0) throw new Error(r.stderr);
   redisPass = readFileSync(join(site.siteRoot, "redis.secret"), "utf8").trim();
   // The tool removes its copy of the wrapper after the installer ran; the same file again.

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SITE_TOOL_NAME, dnsHostRecordsDeleteScript, dnsHostRecordsScript, dnsUpsertScript, hostBootstrapScript } from "../../../infra/scripts";
+import { SITE_TOOL_NAME, dnsHostRecordsDeleteScript, dnsHostRecordsScript, hostBootstrapScript } from "../../../infra/scripts";
 import { LIB_SH_PATH } from "../../../infra/scripts/bash";
 import { Sandbox } from "../../support/sandbox";
 
@@ -37,7 +37,6 @@ describe.skipIf(!hasShellcheck)("shellcheck", () => {
       )],
     ["a host's DNS records", () => dnsHostRecordsScript({ address: "10.0.0.5", fqdns: ["a.example.org", "b.example.org"], dns: DNS })],
     ["a host's DNS records removed", () => dnsHostRecordsDeleteScript({ address: "10.0.0.5", dns: DNS })],
-    ["a site's DNS record", () => dnsUpsertScript({ fqdn: "a.example.org", address: "10.0.0.5", dns: DNS })],
   ])("%s passes", (_name, script) => {
     const r = shellcheck(script());
     expect(r.stdout + r.stderr).toBe("");

@@ -182,7 +182,7 @@ describe("moves (a school placed on another host)", () => {
       deps: {
         ...deps,
         readOutputs: deployed(moved),
-        readInstallHosts: async (stack: string) => (stack === "test-hv01" ? installHosts : {}),
+        readState: async (stack: string) => ({ installHosts: stack === "test-hv01" ? installHosts : {}, sitesBeforeHostPasswords: [] }),
         runCells: (o: DriverOptions) => (options.push(o), runCells(o)),
       },
       calls,
@@ -269,10 +269,30 @@ describe("moves (a school placed on another host)", () => {
   it("stops before anything runs when a cell's outputs cannot be read", async () => {
     const w = workspace();
     const { deps, calls } = fakeDriver({ preview: inCell }, hv01Stack);
-    const failing = { ...deps, readOutputs: async () => Promise.reject(new Error("error: could not decrypt")), readInstallHosts: async () => ({}) };
+    const failing = { ...deps, readOutputs: async () => Promise.reject(new Error("error: could not decrypt")), readState: async () => ({ installHosts: {}, sitesBeforeHostPasswords: [] }) };
     expect(await driverCommand("preview", "", failing).run(["--env", "test", ...w.inputs], w.io())).toBe(1);
     expect(calls).toEqual([]);
     expect(w.err()).toContain("reading the outputs of stack test-hv01 (cell hv01): error: could not decrypt");
+  });
+
+  it("stops before anything runs when a cell of the run holds sites an older version left unconverged; other cells still run", async () => {
+    const w = workspace();
+    const { deps, calls } = driver({ preview: inCell }, {});
+    const old = {
+      ...deps,
+      readState: async (stack: string) => ({ installHosts: {}, sitesBeforeHostPasswords: stack === "test-hv01" ? ["04101234", "04101258"] : [] }),
+    };
+    for (const op of ["preview", "up"] as const) {
+      expect(await driverCommand(op, "", old).run(["--env", "test", ...w.inputs], w.io()), op).toBe(1);
+      expect(calls).toEqual([]);
+    }
+    expect(w.err()).toContain(
+      "fleet preview: stack test-hv01: 2 site(s) were last applied by a version from before the hosts kept their sites' passwords (04101234, 04101258)",
+    );
+    expect(w.err()).toContain("with commit a5fdc37");
+    expect(w.err()).toMatch(/then this version; nothing was changed\n/);
+    expect(await driverCommand("preview", "", old).run(["--env", "test", "--cells", "hv02", ...w.inputs], w.io())).toBe(0);
+    expect(calls).toEqual(["preview"]);
   });
 });
 

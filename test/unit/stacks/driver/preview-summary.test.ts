@@ -13,12 +13,12 @@ describe("preview summary for a merge request", () => {
     ];
     const md = formatPreviewMarkdown("prod", cells);
     expect(md).toContain("**DATA LOSS**: 1 data-holding resource(s) would be deleted or replaced, sites of 1 school(s)");
-    expect(md).toMatch(/^\| hv01 \| 0 \| 0 \| 0 \| 5 \| \*\*data loss\*\* \|$/m);
-    expect(md).toMatch(/^\| hv02 \| 5 \| 0 \| 0 \| 0 \| {2}\|$/m);
-    expect(md).toMatch(/^\| \*\*total\*\* \| 5 \| 0 \| 0 \| 5 \|/m);
+    expect(md).toMatch(/^\| hv01 \| 0 \| 0 \| 0 \| 2 \| \*\*data loss\*\* \|$/m);
+    expect(md).toMatch(/^\| hv02 \| 2 \| 0 \| 0 \| 0 \| {2}\|$/m);
+    expect(md).toMatch(/^\| \*\*total\*\* \| 2 \| 0 \| 0 \| 2 \|/m);
     expect(md).toContain("**School 04101234** (hv01)");
     expect(md).toMatch(/^\| `04101234-install` \| site install \(database and files\) \| delete \| \*\*DATA LOSS\*\* \|$/m);
-    expect(md).toMatch(/^\| `04101234-dns` \| DNS record \| delete \| {2}\|$/m);
+    expect(md).toMatch(/^\| `04101234` \| site \| delete \| {2}\|$/m);
     // The added school is counted, not listed.
     expect(md).not.toContain("04101300");
     expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.dataLoss);
@@ -55,12 +55,12 @@ describe("preview summary for a merge request", () => {
 
   it("lists a move within a cell as MOVE and DATA LOSS although the engine shows only updates", () => {
     const move = { school: "04190003", from: { host: "hv01-vm01", cell: "hv01" }, to: { host: "hv01-vm02", cell: "hv01" } };
-    const cells = [cell("hv01", events(siteResources("prod-hv01", "04190003").filter((r) => /-(install|dns)$/.test(r.urn)), "update"))];
+    const cells = [cell("hv01", events(siteResources("prod-hv01", "04190003").filter((r) => r.urn.endsWith("-install")), "update"))];
     // Without the move the same steps are a change without loss: the engine cannot see a move.
     expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.changes);
     const md = formatPreviewMarkdown("prod", cells, [move]);
     expect(md).toContain("**DATA LOSS**: 1 site(s) moved to another host (each starts empty there). Approve only if that is intended; `fleet up` needs --allow-move 04190003.");
-    expect(md).toMatch(/^\| hv01 \| 0 \| 2 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
+    expect(md).toMatch(/^\| hv01 \| 0 \| 1 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
     expect(md).toContain("#### Moved to another host (1) **DATA LOSS**");
     expect(md).toContain("- MOVE 04190003 hv01-vm01 -> hv01-vm02: the site on the new host starts empty; the old site is archived on the old host\n");
     expect(previewExitCode(cells, [move])).toBe(PREVIEW_EXIT.dataLoss);
@@ -76,7 +76,7 @@ describe("preview summary for a merge request", () => {
     expect(md).toContain("**DATA LOSS**: 1 data-holding resource(s) would be deleted or replaced, sites of 1 school(s); 1 site(s) moved to another host");
     expect(md).toContain("MOVE 04101246 hv01-vm01 -> hv02-vm01");
     expect(md).toContain("**School 04101246** (hv01, moving to hv02-vm01: the old site is archived on the old host)");
-    expect(md).toMatch(/^\| hv02 \| 5 \| 0 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
+    expect(md).toMatch(/^\| hv02 \| 2 \| 0 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
     expect(previewExitCode(cells, [move])).toBe(PREVIEW_EXIT.dataLoss);
   });
 

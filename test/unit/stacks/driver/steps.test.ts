@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { countSteps, dataLossSteps, describeResource, plannedSteps, stepEvent } from "../../../../stacks/driver/steps";
-import { domain, events, hostVolume, pool, siteResources, TYPES, urn } from "./urns";
+import { domain, events, hostVolume, olderSiteResources, pool, siteResources, TYPES, urn } from "./urns";
 
 const pre = (op: string, u: string, type: string) => ({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: { op, urn: u, type, provider: "" } } }) as EngineEvent;
 
@@ -30,8 +30,8 @@ describe("plannedSteps", () => {
     expect(countSteps(steps)).toEqual({ create: 0, update: 0, replace: 2, delete: 0 });
   });
 
-  it("finds the school of every resource of a site and marks only the install as data", () => {
-    const steps = plannedSteps(events(siteResources("prod-hv01", "04101234"), "delete"));
+  it("finds the school of every resource of a site, also of those older versions made, and marks only the install as data", () => {
+    const steps = plannedSteps(events(olderSiteResources("prod-hv01", "04101234"), "delete"));
     expect(steps.map((s) => [s.name, s.school, s.holdsData])).toEqual([
       ["04101234", "04101234", false],
       ["04101234-db-password", "04101234", false],
@@ -42,9 +42,9 @@ describe("plannedSteps", () => {
     expect(dataLossSteps(steps).map((s) => s.name)).toEqual(["04101234-install"]);
   });
 
-  it("counts a created site as five creates and loses nothing", () => {
+  it("counts a created site as two creates and loses nothing", () => {
     const steps = plannedSteps(events(siteResources("prod-hv01", "04101300"), "create"));
-    expect(countSteps(steps)).toEqual({ create: 5, update: 0, replace: 0, delete: 0 });
+    expect(countSteps(steps)).toEqual({ create: 2, update: 0, replace: 0, delete: 0 });
     expect(dataLossSteps(steps)).toEqual([]);
   });
 });
@@ -66,10 +66,10 @@ describe("describeResource", () => {
     expect(d).toMatchObject({ name: "hv01-vm01-data", school: undefined, label: "data volume (the host's sites)" });
   });
 
-  it("tells a host's DNS records from a site's, neither holding data", () => {
+  it("tells a host's DNS records from a site's of older versions, neither holding data", () => {
     const host = describeResource(urn("prod-hv01", ["moodle-fleet:infra:Fleet", "moodle-fleet:infra:Hypervisor", "moodle-fleet:infra:MoodleHost"], TYPES.dns, "hv01-vm01-dns"), TYPES.dns);
     expect(host).toMatchObject({ name: "hv01-vm01-dns", school: undefined, label: "DNS records (the host's sites)", holdsData: false });
-    const site = siteResources("prod-hv01", "04101234").find((r) => r.urn.endsWith("-dns"))!;
+    const site = olderSiteResources("prod-hv01", "04101234").find((r) => r.urn.endsWith("-dns"))!;
     expect(describeResource(site.urn, site.type)).toMatchObject({ school: "04101234", label: "DNS record", holdsData: false });
   });
 });

@@ -22,8 +22,17 @@ export function urn(stack: string, parents: readonly string[], type: string, nam
   return `urn:pulumi:${stack}::moodle-fleet::${[...parents, type].join("$")}::${name}`;
 }
 
-/** The five resources of one school's site (infra/components/moodle-site.ts). */
+/** The two resources of one school's site (infra/components/moodle-site.ts). */
 export function siteResources(stack: string, school: string): { urn: string; type: string }[] {
+  return olderSiteResources(stack, school).filter((r) => r.type === SITE || r.urn.endsWith("-install"));
+}
+
+/**
+ * The five resources of a site made before the hosts kept its passwords:
+ * two generated passwords and its own DNS record besides the two above. A
+ * stack made then still holds them until this version's first `up`.
+ */
+export function olderSiteResources(stack: string, school: string): { urn: string; type: string }[] {
   const inSite = [FLEET, HYPERVISOR, HOST, SITE];
   return [
     { urn: urn(stack, [FLEET, HYPERVISOR, HOST], SITE, school), type: SITE },
