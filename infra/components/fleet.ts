@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetPlan } from "../plan";
+import { idList, type FleetPlan } from "../plan";
 import type { FleetOutputs, HostOutput, HypervisorOutput, SiteOutput } from "../outputs/schema";
 import { Hypervisor } from "./hypervisor";
 import { MoodleHost } from "./moodle-host";
@@ -107,9 +107,8 @@ function withoutMissingPasswords(passwords: Record<string, string | undefined>):
     else found[schoolId] = password;
   }
   if (missing.length > 0) {
-    const shown = missing.slice(0, 10).join(", ") + (missing.length > 10 ? ` and ${missing.length - 10} more` : "");
     void pulumi.log.warn(
-      `adminPasswords: ${missing.length} school(s) have no admin password, because their install has not printed one yet: ${shown}; the next successful install of each prints it`,
+      `adminPasswords: ${missing.length} school(s) have no admin password, because their install has not printed one yet: ${idList(missing, 10)}; the next successful install of each prints it`,
     );
   }
   return found;

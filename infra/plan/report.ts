@@ -1,7 +1,10 @@
 import { formatIssue } from "../inputs/issues";
 import type { PlacementResult } from "./placement";
 
-const ids = (list: readonly string[]) => (list.length <= 6 ? list.join(", ") : `${list.slice(0, 6).join(", ")} and ${list.length - 6} more`);
+/** The first `limit` ids of a list, then how many more there are: a message stays one readable line. */
+export function idList(list: readonly string[], limit = 6): string {
+  return list.length <= limit ? list.join(", ") : `${list.slice(0, limit).join(", ")} and ${list.length - limit} more`;
+}
 
 /** The planner's report as text for people; same inputs, same text. */
 export function formatPlacementReport(result: PlacementResult, ledgerFile: string): string {
@@ -36,7 +39,7 @@ export function formatPlacementReport(result: PlacementResult, ledgerFile: strin
     "No capacity",
     report.noCapacity.map(
       (n) =>
-        `tier ${n.tier}: ${n.schoolIds.length} school(s) (${ids(n.schoolIds)}) need ${n.hostsNeeded} more host(s) of ` +
+        `tier ${n.tier}: ${n.schoolIds.length} school(s) (${idList(n.schoolIds)}) need ${n.hostsNeeded} more host(s) of ` +
         `${n.vcpuPerHost} vcpu and ${n.memoryMiBPerHost} MiB; add a hypervisor or raise a hypervisor's capacity/address range`,
     ),
   );

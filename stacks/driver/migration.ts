@@ -10,6 +10,8 @@
  * record not yet retained would remove the name its host's command keeps.
  */
 
+import { idList } from "../../infra/plan";
+
 /** A school's own resources, as the first step's program named them. */
 const SITE_DNS = /::(\d{8})-dns$/;
 const SITE_INSTALL = /::(\d{8})-install$/;
@@ -47,9 +49,8 @@ export function sitesBeforeHostPasswords(state: unknown): string[] {
 
 /** Why the run stops: the stack, up to five of its schools, and what to do. */
 export function beforeHostPasswordsMessage(stack: string, schools: readonly string[]): string {
-  const shown = schools.slice(0, 5).join(", ") + (schools.length > 5 ? ` and ${schools.length - 5} more` : "");
   return (
-    `stack ${stack}: ${schools.length} site(s) were last applied by a version from before the hosts kept their sites' passwords (${shown}). ` +
+    `stack ${stack}: ${schools.length} site(s) were last applied by a version from before the hosts kept their sites' passwords (${idList(schools, 5)}). ` +
     "This version no longer has the stack's generated passwords, so it cannot apply them. " +
     "Run `fleet up` for this stack with commit a5fdc37 (DNS per host, passwords on the host) until its preview shows no change, then this version"
   );
