@@ -30,6 +30,14 @@ export interface CheckOptions {
   timeoutMs: number;
   /** Sites checked at once. */
   parallel?: number;
+  /**
+   * Tries per site before it counts as failed. Right after an `up`, a host
+   * that has just reloaded php-fpm or Apache may drop or delay one request;
+   * a site that is really down fails every try.
+   */
+  attempts?: number;
+  /** Pause between two tries of one site. */
+  retryDelayMs?: number;
   probes?: Probes;
 }
 
@@ -40,7 +48,17 @@ export function escapeHtml(text: string): string {
 
 export async function checkSites(plan: FleetPlan, opts: CheckOptions): Promise<SiteCheck[]> {
   const probes = opts.probes ?? (await realProbes(plan, opts.timeoutMs));
-  return boundedAll(plan.sites, opts.parallel ?? 16, (site) => checkSite(site, plan.hostsByName[site.host].address, probes));
+  const attempts = opts.attempts ?? 3;
+  const retryDelayMs = opts.retryDelayMs ?? 2000;
+  return boundedAll(plan.sites, opts.parallel ?? 16, async (site) => {
+    const address = plan.hostsByName[site.host].address;
+    let result = await checkSite(site, address, probes);
+    for (let tried = 1; !result.ok && tried < attempts; tried++) {
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+      result = await checkSite(site, address, probes);
+    }
+    return result;
+  });
 }
 
 async function checkSite(site: PlannedSite, address: string, probes: Probes): Promise<SiteCheck> {

@@ -276,7 +276,7 @@ redis-cli --raw GET moodle:${b}:probe`,
     expect((await onHost(address, `echo lesson-plan >${keep} && rm -f /srv/moodle/sites/${id}/site-config.php`)).code).toBe(0);
 
     const broken = await fleet("check", "--env", "lab", ...inputs);
-    expect(broken.code).toBe(1);
+    expect(broken.code, broken.stdout + broken.stderr).toBe(1);
     expect(broken.stdout).toMatch(new RegExp(`^${id}\\s.*FAILED`, "m"));
     expect(broken.stdout).toMatch(/6 ok, 1 failed/);
 
@@ -291,7 +291,7 @@ redis-cli --raw GET moodle:${b}:probe`,
     expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 0 });
 
     const healed = await fleet("check", "--env", "lab", ...inputs);
-    expect(healed.code).toBe(0);
+    expect(healed.code, healed.stdout + healed.stderr).toBe(0);
     await checkSchool(id, outputs);
     expect((await onHost(address, `cat ${keep}`)).stdout.trim()).toBe("lesson-plan");
   });
@@ -322,7 +322,7 @@ redis-cli --raw GET moodle:${b}:probe`,
     expect(listing.stdout).toMatch(new RegExp(`^${NEW_SCHOOL.id}/`, "m"));
     expect(await dig(removed.fqdn)).toEqual([]);
     const check = await fleet("check", "--env", "lab", ...inputs);
-    expect(check.code).toBe(0);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/6 ok, 0 failed/);
   });
 
@@ -389,7 +389,7 @@ mysql -N -B -e "SHOW DATABASES LIKE 'moodle_${id}'"`,
     expect(listing.stdout).toMatch(/^site-config\.php$/m);
 
     const check = await fleet("check", "--env", "lab", ...inputs);
-    expect(check.code).toBe(0);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/6 ok, 0 failed/);
     // Done: the stacks now place the school where the ledger does, so nothing is left to move.
     const again = await driver("preview");

@@ -33,7 +33,7 @@ function probes(broken: Partial<Record<string, Partial<{ a: string[]; status: nu
 
 describe("fleet check", () => {
   it("passes sites whose record points at their host and whose page names them", async () => {
-    const results = await checkSites(plan, { timeoutMs: 1000, probes: probes() });
+    const results = await checkSites(plan, { timeoutMs: 1000, retryDelayMs: 1, probes: probes() });
     expect(results.map((r) => [r.schoolId, r.ok])).toEqual([
       ["04100001", true],
       ["04100002", true],
@@ -43,13 +43,14 @@ describe("fleet check", () => {
 
   it("fails a missing or wrong record, an error page, and a page showing another name", async () => {
     const [a, b] = plan.sites;
-    const missing = await checkSites(plan, { timeoutMs: 1000, probes: probes({ [a.fqdn]: { a: [] }, [b.fqdn]: { status: 503 } }) });
+    const missing = await checkSites(plan, { timeoutMs: 1000, retryDelayMs: 1, probes: probes({ [a.fqdn]: { a: [] }, [b.fqdn]: { status: 503 } }) });
     expect(missing.map((r) => [r.dns, r.http])).toEqual([
       ["lookup failed: ENOTFOUND", "ok"],
       ["ok", "HTTP 503"],
     ]);
     const wrong = await checkSites(plan, {
       timeoutMs: 1000,
+      retryDelayMs: 1,
       // The name unescaped is not what Moodle prints: the check must not accept it.
       probes: probes({ [a.fqdn]: { a: ["10.9.9.9"] }, [b.fqdn]: { body: `<h1>${b.name}</h1>` } }),
     });
@@ -58,6 +59,30 @@ describe("fleet check", () => {
     const table = formatCheckTable(wrong);
     expect(table).toMatch(/0 ok, 2 failed$/);
     expect(table).toContain("FAILED");
+  });
+
+  it("tries a failing site again, and fails it only when every try fails", async () => {
+    const [a, b] = plan.sites;
+    const healthy = probes();
+    const fetched: Record<string, number> = {};
+    // Site a drops its first request (a host reloading php-fpm); site b is down.
+    const flaky: Probes = {
+      resolve: healthy.resolve,
+      async fetch(url, from) {
+        fetched[url] = (fetched[url] ?? 0) + 1;
+        if (url === a.url && fetched[url] === 1) throw Object.assign(new Error("reset"), { code: "ECONNRESET" });
+        if (url === b.url) return { status: 503, body: "" };
+        return healthy.fetch(url, from);
+      },
+    };
+    const results = await checkSites(plan, { timeoutMs: 1000, attempts: 3, retryDelayMs: 1, probes: flaky });
+    expect(results.map((r) => [r.schoolId, r.ok, r.http])).toEqual([
+      [a.schoolId, true, "ok"],
+      [b.schoolId, false, "HTTP 503"],
+    ]);
+    expect(fetched).toEqual({ [a.url]: 2, [b.url]: 3 });
+    const once = await checkSites(plan, { timeoutMs: 1000, attempts: 1, probes: { ...flaky, fetch: async () => ({ status: 502, body: "" }) } });
+    expect(once.every((r) => !r.ok)).toBe(true);
   });
 
   it("escapes a name as Moodle's htmlspecialchars does", () => {
