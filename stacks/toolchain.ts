@@ -77,10 +77,22 @@ export function stateEnv(loc: StateLocation): Record<string, string> {
 }
 
 /** The project's CLI, as built by toolchain/setup.sh. */
-export async function projectCli(): Promise<PulumiCommand> {
-  const cli = path.join(toolchainDir, "bin", "pulumi");
-  if (!fs.existsSync(cli)) {
-    throw new Error(`${cli} is missing: run \`npm run setup\` first`);
+export function projectCli(): Promise<PulumiCommand> {
+  // Asked once per process: each ask runs `pulumi version`, and a cell
+  // worker would otherwise pay it for every stack command it runs.
+  cli ??= loadProjectCli().catch((error: unknown) => {
+    cli = undefined;
+    throw error;
+  });
+  return cli;
+}
+
+let cli: Promise<PulumiCommand> | undefined;
+
+async function loadProjectCli(): Promise<PulumiCommand> {
+  const binary = path.join(toolchainDir, "bin", "pulumi");
+  if (!fs.existsSync(binary)) {
+    throw new Error(`${binary} is missing: run \`npm run setup\` first`);
   }
   return PulumiCommand.get({ root: toolchainDir, skipVersionCheck: false });
 }

@@ -1,8 +1,10 @@
-// One cell's stack operation, in a process of its own: a cell's program and
-// its engine connection then share nothing with other cells (the Node SDK
-// keeps per-process state), a crash takes only that cell, and memory is
-// bounded per cell. Driven over IPC by run-cells.ts; secrets arrive over IPC,
-// never in argv or the environment.
+// Cells' stack operations, one at a time, in a process of the driver's:
+// cells running at once never share a process (the Node SDK keeps
+// per-process state while a program runs), a crash takes only that cell,
+// and memory is bounded per process. The driver hands a process its next
+// cell only after one that succeeded, so the modules (a second per cell)
+// are loaded once per slot, not once per cell. Driven over IPC by
+// run-cells.ts; secrets arrive over IPC, never in argv or the environment.
 import { LocalWorkspace, type ConfigMap, type EngineEvent, type OpMap, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
 import { projectCli } from "../toolchain";
 import * as path from "node:path";
@@ -41,7 +43,8 @@ export type WorkerMessage =
   | { type: "step"; step: StepEvent }
   | { type: "note"; message: string }
   | { type: "durations"; durations: KindDurations[] }
-  | { type: "result"; changes: OpMap }
+  /** `rssBytes`: the worker's resident memory after the job, which decides whether it takes another. */
+  | { type: "result"; changes: OpMap; rssBytes: number }
   | { type: "error"; message: string };
 
 async function runJob(job: CellJob, send: (m: WorkerMessage) => void, clock?: StepClock): Promise<OpMap> {
@@ -111,16 +114,31 @@ export function firstErrorLine(error: unknown): string {
 }
 
 if (require.main === module) {
-  const send = (m: WorkerMessage) => process.send!(m);
-  process.once("message", (job: CellJob) => {
+  // Nobody to tell once the driver is gone.
+  const send = (m: WorkerMessage) => process.connected && process.send!(m);
+  let busy = false;
+  // Jobs come one at a time: the driver sends the next only after this
+  // one's outcome, and disconnects when it has no more for this process.
+  process.on("message", (job: CellJob) => {
+    busy = true;
     // A preview runs no step: it has no durations to tell.
     const clock = job.operation === "preview" ? undefined : new StepClock();
     // Sent before the outcome, failed or not: a failed run's steps took time too.
     const durations = () => clock && send({ type: "durations", durations: clock.durations() });
-    runJob(job, send, clock).then(
-      (changes) => (durations(), send({ type: "result", changes })),
-      // An interrupted run the driver cannot resolve is explained in full.
-      (error: unknown) => (durations(), send({ type: "error", message: error instanceof PendingOperationError ? error.message : firstErrorLine(error) })),
-    ).finally(() => process.disconnect());
+    runJob(job, send, clock)
+      .then(
+        (changes) => (durations(), send({ type: "result", changes, rssBytes: process.memoryUsage.rss() })),
+        // An interrupted run the driver cannot resolve is explained in full.
+        (error: unknown) => (durations(), send({ type: "error", message: error instanceof PendingOperationError ? error.message : firstErrorLine(error) })),
+      )
+      .finally(() => {
+        busy = false;
+        if (!process.connected) process.exit(0);
+      });
+  });
+  // A driver that goes away mid-job leaves the job to finish (a killed
+  // engine would leave pending operations); an idle worker just ends.
+  process.on("disconnect", () => {
+    if (!busy) process.exit(0);
   });
 }

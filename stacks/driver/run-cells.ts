@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { fork } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { LocalWorkspace, type OpMap, type ConfigMap } from "@pulumi/pulumi/automation";
 import { projectCli, repoRoot, toolchainEnv } from "../toolchain";
 import { boundedAll, cellStackName } from "./cells";
@@ -93,6 +93,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
     failures: 0,
   }));
   const view = new ProgressView(progress, opts.out, opts.parallel);
+  const workers = new WorkerPool();
   view.start();
   try {
     return await boundedAll(opts.cells, opts.parallel, async (cell) => {
@@ -113,52 +114,99 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
         replace: opts.operation === "up" ? [...(opts.replace?.[cell] ?? [])] : [],
         ...(opts.domains?.[cell] && { domains: opts.domains[cell] }),
       };
-      const outcome = await runWorker(job, p);
+      const outcome = await workers.run(job, p);
       p.state = outcome.ok ? "done" : "failed";
       p.endedAt = Date.now();
       return { cell, stack: stackName, seconds: (Date.now() - started) / 1000, ...outcome };
     });
   } finally {
     view.stop();
+    workers.close();
     await agent?.stop();
   }
 }
 
 type WorkerOutcome = { ok: boolean; changes: OpMap; error?: string; steps: PlannedStep[]; notes: string[]; stepDurations?: KindDurations[] };
 
-function runWorker(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
-  return new Promise((resolve) => {
-    const child = fork(path.join(__dirname, "cell-worker.ts"), [], {
-      cwd: repoRoot,
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
+/**
+ * The cell worker processes of one run: at most one per parallel slot.
+ * A worker whose cell succeeded takes the next; one whose cell failed is
+ * let go, so that nothing a failed program left behind (a pending promise,
+ * a half-closed connection) reaches another cell.
+ */
+class WorkerPool {
+  /**
+   * A worker's heap grows by a cell's garbage until V8 needs the room: one
+   * that ran five 200-school cells in a row held 300 to 530 MiB, and 280
+   * when its heap was capped at 160 MiB. A worker past this bound after a
+   * cell is let go, which keeps a process well under the 1.5 GiB any
+   * process of a run may use.
+   */
+  static readonly REUSE_BELOW_BYTES = 640 * 1024 * 1024;
+  private readonly idle: ChildProcess[] = [];
+
+  run(job: CellJob, p: CellProgress): Promise<WorkerOutcome> {
+    const child = this.takeIdle() ?? forkWorker();
+    return new Promise((resolve) => {
+      let stderr = "";
+      const onStderr = (d: Buffer) => (stderr = (stderr + d).slice(-4000));
+      let settled: Omit<WorkerOutcome, "steps" | "notes"> | undefined;
+      const steps: StepEvent[] = [];
+      const notes: string[] = [];
+      let stepDurations: KindDurations[] | undefined;
+      const finish = (outcome: Omit<WorkerOutcome, "steps" | "notes">, reusable = false) => {
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+        child.stderr!.off("data", onStderr);
+        if (reusable && child.connected) this.idle.push(child);
+        else if (child.connected) child.disconnect();
+        resolve({ ...outcome, steps: plannedSteps(steps), notes, ...(stepDurations && { stepDurations }) });
+      };
+      const onMessage = (m: WorkerMessage) => {
+        if (m.type === "note") {
+          notes.push(m.message);
+        } else if (m.type === "durations") {
+          stepDurations = m.durations;
+        } else if (m.type === "event") {
+          applyEvent(p, m);
+        } else if (m.type === "step") {
+          steps.push(m.step);
+        } else if (m.type === "result") {
+          settled = { ok: true, changes: m.changes };
+          finish(settled, m.rssBytes < WorkerPool.REUSE_BELOW_BYTES);
+        } else {
+          settled = { ok: false, changes: {}, error: cellError(p) ?? m.message };
+          finish(settled);
+        }
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+        finish(settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` });
+      child.on("message", onMessage);
+      child.on("exit", onExit);
+      child.stderr!.on("data", onStderr);
+      child.send(job);
     });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-    let settled: Omit<WorkerOutcome, "steps" | "notes"> | undefined;
-    const steps: StepEvent[] = [];
-    const notes: string[] = [];
-    let stepDurations: KindDurations[] | undefined;
-    child.on("message", (m: WorkerMessage) => {
-      if (m.type === "note") {
-        notes.push(m.message);
-      } else if (m.type === "durations") {
-        stepDurations = m.durations;
-      } else if (m.type === "event") {
-        applyEvent(p, m);
-      } else if (m.type === "step") {
-        steps.push(m.step);
-      } else if (m.type === "result") {
-        settled = { ok: true, changes: m.changes };
-      } else {
-        settled = { ok: false, changes: {}, error: cellError(p) ?? m.message };
-      }
-    });
-    child.on("exit", (code, signal) => {
-      const outcome = settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` };
-      resolve({ ...outcome, steps: plannedSteps(steps), notes, ...(stepDurations && { stepDurations }) });
-    });
-    child.send(job);
+  }
+
+  /** An idle worker that is still there (one may have died while it waited). */
+  private takeIdle(): ChildProcess | undefined {
+    for (let child = this.idle.pop(); child; child = this.idle.pop()) {
+      if (child.connected && child.exitCode === null && child.signalCode === null) return child;
+    }
+    return undefined;
+  }
+
+  /** Idle workers end once disconnected. */
+  close(): void {
+    for (const child of this.idle.splice(0)) if (child.connected) child.disconnect();
+  }
+}
+
+function forkWorker(): ChildProcess {
+  return fork(path.join(__dirname, "cell-worker.ts"), [], {
+    cwd: repoRoot,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
 }
 

@@ -83,4 +83,21 @@ describe.skipIf(labSkipped)("the fleet driver on real cell stacks", () => {
     expect(again[0].ok).toBe(true);
     expect(Object.keys(again[0].changes).filter((k) => k !== "same")).toEqual([]);
   });
+
+  it("runs cells one after another in one process, but never after a cell that failed there", async () => {
+    const runsLog = path.join(work, "runs.log");
+    const workers = async (cells: string[]) => {
+      fs.rmSync(runsLog, { force: true });
+      const results = await runCells({
+        env, cells, operation: "up", parallel: 1, program, expectedResources: () => 4,
+        envVars: stateEnv(state), stackFile, secretsDir, out: { write: () => true },
+      });
+      expect(results.map((r) => [r.cell, r.ok])).toEqual(cells.map((c) => [c, c === "good"]));
+      return new Map(fs.readFileSync(runsLog, "utf8").trim().split("\n").map((l) => l.split(" ") as [string, string]));
+    };
+    const goodFirst = await workers(["good", "bad"]);
+    expect(goodFirst.get("bad")).toBe(goodFirst.get("good"));
+    const badFirst = await workers(["bad", "good"]);
+    expect(badFirst.get("good")).not.toBe(badFirst.get("bad"));
+  });
 });
