@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { idList, type FleetPlan } from "../plan";
+import { idList } from "../inputs";
+import type { FleetPlan } from "../plan";
 import type { FleetOutputs, HostOutput, HypervisorOutput, SiteOutput } from "../outputs/schema";
 import { Hypervisor } from "./hypervisor";
 import { MoodleHost } from "./moodle-host";

@@ -1,7 +1,7 @@
 import type { School } from "../../schools/schema";
 import type { FleetConfig } from "../config/schema";
 import { tierSizes, type HostRecord, type HostSizes } from "./host-record";
-import type { InputIssue } from "./issues";
+import { idList, type InputIssue } from "./issues";
 import type { LedgerEntry } from "./ledger";
 import { groupByHost, PLAN_COMMAND } from "./ledger-check";
 import type { UidRecord } from "./uids";
@@ -130,7 +130,7 @@ export function checkHostRecord(
 export function checkUidRecord(record: UidRecord, entries: readonly LedgerEntry[]): InputIssue[] {
   const missing = [...new Set(entries.map((e) => e.schoolId))].filter((id) => !record.bySchool.has(id));
   if (missing.length === 0) return [];
-  const shown = missing.length <= 6 ? missing.join(", ") : `${missing.slice(0, 6).join(", ")} and ${missing.length - 6} more`;
+  const shown = idList(missing);
   return [
     {
       file: record.file,

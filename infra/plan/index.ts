@@ -1,4 +1,4 @@
 export * from "./types";
 export { buildFleetPlan, selectHypervisors, FleetPlanError, type FleetPlanInputs } from "./fleet-plan";
 export * from "./placement";
-export { formatPlacementReport, idList } from "./report";
+export { formatPlacementReport } from "./report";

@@ -1,10 +1,5 @@
-import { formatIssue } from "../inputs/issues";
+import { formatIssue, idList } from "../inputs/issues";
 import type { PlacementResult } from "./placement";
-
-/** The first `limit` ids of a list, then how many more there are: a message stays one readable line. */
-export function idList(list: readonly string[], limit = 6): string {
-  return list.length <= limit ? list.join(", ") : `${list.slice(0, limit).join(", ")} and ${list.length - limit} more`;
-}
 
 /** The planner's report as text for people; same inputs, same text. */
 export function formatPlacementReport(result: PlacementResult, ledgerFile: string): string {

@@ -10,7 +10,7 @@
  * record not yet retained would remove the name its host's command keeps.
  */
 
-import { idList } from "../../infra/plan";
+import { idList } from "../../infra/inputs";
 
 /** A school's own resources, as the first step's program named them. */
 const SITE_DNS = /::(\d{8})-dns$/;
