@@ -56,12 +56,12 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Shows a value inside a message without letting control characters through. */
 /** The first `limit` ids of a list, then how many more there are: a message stays one readable line. */
 export function idList(list: readonly string[], limit = 6): string {
   return list.length <= limit ? list.join(", ") : `${list.slice(0, limit).join(", ")} and ${list.length - limit} more`;
 }
 
+/** Shows a value inside a message without letting control characters through. */
 export function quote(value: unknown): string {
   const text = typeof value === "string" ? value : String(value);
   const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;

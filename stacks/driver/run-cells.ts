@@ -150,7 +150,6 @@ class WorkerPool {
     return new Promise((resolve) => {
       let stderr = "";
       const onStderr = (d: Buffer) => (stderr = (stderr + d).slice(-4000));
-      let settled: Omit<WorkerOutcome, "steps" | "notes"> | undefined;
       const steps: StepEvent[] = [];
       const notes: string[] = [];
       let stepDurations: KindDurations[] | undefined;
@@ -172,15 +171,14 @@ class WorkerPool {
         } else if (m.type === "step") {
           steps.push(m.step);
         } else if (m.type === "result") {
-          settled = { ok: true, changes: m.changes };
-          finish(settled, m.rssBytes < WorkerPool.REUSE_BELOW_BYTES);
+          finish({ ok: true, changes: m.changes }, m.rssBytes < WorkerPool.REUSE_BELOW_BYTES);
         } else {
-          settled = { ok: false, changes: {}, error: cellError(p) ?? m.message };
-          finish(settled);
+          finish({ ok: false, changes: {}, error: cellError(p) ?? m.message });
         }
       };
+      // Only before an outcome: finish() stops listening.
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-        finish(settled ?? { ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` });
+        finish({ ok: false, changes: {}, error: `cell process ended (${signal ?? code}): ${stderr.trim().split("\n").pop() ?? ""}` });
       child.on("message", onMessage);
       child.on("exit", onExit);
       child.stderr!.on("data", onStderr);
