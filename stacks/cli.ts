@@ -37,6 +37,19 @@ export { UsageError };
 export type FlagSpec = Record<string, "boolean" | "string" | "strings">;
 export type Flags<S extends FlagSpec> = { [K in keyof S]?: S[K] extends "boolean" ? boolean : S[K] extends "strings" ? string[] : string };
 
+/**
+ * A flag's value as a whole number of at least 1: `fallback` when the flag
+ * is not given (required when there is none), and a usage error naming the
+ * flag and what was given otherwise. `unit` names what is counted.
+ */
+export function positiveInteger(name: string, given: string | undefined, fallback?: number, unit = ""): number {
+  if (given === undefined && fallback !== undefined) return fallback;
+  if (given === undefined || !/^[1-9][0-9]*$/.test(given)) {
+    throw new UsageError(`--${name} must be a whole number${unit ? ` of ${unit}` : ""} of at least 1 (${JSON.stringify(given ?? "")})`);
+  }
+  return Number(given);
+}
+
 /** Parses `--name value`, `--name=value`, boolean `--name` and repeatable `--name value`; nothing positional. */
 export function parseFlags<S extends FlagSpec>(args: readonly string[], spec: S): Flags<S> {
   // Repeatable flags are taken out first; the shared grammar refuses a flag given twice.

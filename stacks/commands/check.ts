@@ -1,6 +1,6 @@
 import { selectHypervisors } from "../../infra/plan";
 import { checkSites, formatCheckTable, type SiteCheck } from "../../tools/health/check";
-import { INPUT_FLAGS, parseFlags, UsageError, type Command } from "../cli";
+import { INPUT_FLAGS, parseFlags, positiveInteger, UsageError, type Command } from "../cli";
 import { planForCommand } from "../plan-inputs";
 import { selectCells } from "../driver/cells";
 
@@ -21,8 +21,7 @@ export const command: Command = {
     if (!flags.env) throw new UsageError("--env is required");
     const timeoutSeconds = Number(flags.timeout ?? "10");
     if (!(timeoutSeconds > 0)) throw new UsageError("--timeout must be a positive number of seconds");
-    const attempts = Number(flags.attempts ?? "3");
-    if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError("--attempts must be a whole number of at least 1");
+    const attempts = positiveInteger("attempts", flags.attempts, 3);
     const planned = planForCommand(flags, flags.env, io);
     if (!planned) return 1;
     const fullPlan = planned.plan;

@@ -2,7 +2,7 @@ import { writeFilesAtomic } from "../../infra/inputs/atomic";
 import { loadFleetInputs } from "../../infra/inputs/fleet-inputs";
 import { growDataDisk, hostRecordPath, serializeHostRecord } from "../../infra/inputs/host-record";
 import { formatIssue, isError } from "../../infra/inputs/issues";
-import { INPUT_FLAGS, inputFiles, parseFlags, UsageError, type Command } from "../cli";
+import { INPUT_FLAGS, inputFiles, parseFlags, positiveInteger, UsageError, type Command } from "../cli";
 
 const FLAGS = { ...INPUT_FLAGS, env: "string", host: "string", gib: "string" } as const;
 
@@ -26,9 +26,7 @@ export const command: Command = {
     const flags = parseFlags(args, FLAGS);
     if (flags.env === undefined) throw new UsageError("--env is required: the environment whose host grows");
     if (flags.host === undefined) throw new UsageError("--host is required, e.g. --host hv01-vm02");
-    if (flags.gib === undefined || !/^[1-9][0-9]*$/.test(flags.gib))
-      throw new UsageError(`--gib must be a whole number of GiB (${JSON.stringify(flags.gib ?? "")})`);
-    const gib = Number(flags.gib);
+    const gib = positiveInteger("gib", flags.gib, undefined, "GiB");
     if (gib > MAX_DATA_DISK_GIB) throw new UsageError(`--gib ${gib} is more than ${MAX_DATA_DISK_GIB} GiB; is that a typo?`);
 
     const files = inputFiles({ ...flags, stack: flags.config === undefined ? (flags.stack ?? flags.env) : undefined }, io);

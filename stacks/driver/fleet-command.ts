@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command, CommandIO } from "../cli";
-import { INPUT_FLAGS, parseFlags, UsageError, type Flags } from "../cli";
+import { INPUT_FLAGS, parseFlags, positiveInteger, UsageError, type Flags } from "../cli";
 import { selectHypervisors } from "../../infra/plan";
 import { planForCommand } from "../plan-inputs";
 import { expectedResourceCount } from "../../infra/components/fleet";
@@ -130,8 +130,7 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
         "yes-destroy"?: string;
       };
       const env = requireEnv(flags.env);
-      const parallel = Number(flags.parallel ?? "2");
-      if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError("--parallel must be a positive integer");
+      const parallel = positiveInteger("parallel", flags.parallel, 2);
       const allowDelete = parseAllowDelete(flags["allow-delete"]);
       const allowMove = parseAllowMove(flags["allow-move"]);
       const summaryMd = flags["summary-md"] === undefined ? undefined : path.resolve(io.cwd, flags["summary-md"]);

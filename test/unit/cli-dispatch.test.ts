@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { main, parseFlags, UsageError, type Command, type CommandIO } from "../../stacks/cli";
+import { main, parseFlags, positiveInteger, UsageError, type Command, type CommandIO } from "../../stacks/cli";
 
 function io() {
   const out = { stdout: "", stderr: "" };
@@ -30,6 +30,20 @@ describe("parseFlags", () => {
   it("rejects what it does not know", () => {
     for (const args of [["--nope"], ["file"], ["--schools"], ["--schools", "--write"], ["--write=1"], ["--write", "--write"], ["--schools="]])
       expect(() => parseFlags(args, spec), args.join(" ")).toThrow(UsageError);
+  });
+});
+
+describe("positiveInteger", () => {
+  it("reads a whole number of at least 1, or the fallback when the flag is absent", () => {
+    expect(positiveInteger("parallel", "12", 2)).toBe(12);
+    expect(positiveInteger("parallel", undefined, 2)).toBe(2);
+  });
+
+  it("refuses anything else, naming the flag and what was given; without a fallback the flag is required", () => {
+    for (const given of ["0", "-1", "1.5", "1e3", "", " 3", "03", "two"]) {
+      expect(() => positiveInteger("attempts", given, 3), given).toThrow(new UsageError(`--attempts must be a whole number of at least 1 (${JSON.stringify(given)})`));
+    }
+    expect(() => positiveInteger("gib", undefined, undefined, "GiB")).toThrow(new UsageError('--gib must be a whole number of GiB of at least 1 ("")'));
   });
 });
 
