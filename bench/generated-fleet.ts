@@ -32,6 +32,8 @@ export interface FleetOverrides {
   tier?: { vcpu: number; memoryMiB: number; diskGiBPerSite: number; rootDiskGiB: number };
   /** Fewer sites per host than the standard 50, for small fleets that still span several hosts. */
   sitesPerHost?: number;
+  /** More (or fewer) hosts per hypervisor than the standard 4, for one cell with more hosts. */
+  hostsPerHypervisor?: number;
   /**
    * The host key every host presents (one sshd stands in for all of them),
    * pinned for each placed host as an operator pins a VM's own key.
@@ -44,7 +46,8 @@ export interface FleetOverrides {
 export function generateFleet(dir: string, schools: number, overrides: FleetOverrides = {}): GeneratedFleet {
   fs.mkdirSync(dir, { recursive: true });
   const sitesPerHost = overrides.sitesPerHost ?? SITES_PER_HOST;
-  const hypervisorCount = Math.ceil(schools / (sitesPerHost * HOSTS_PER_HYPERVISOR));
+  const hostsPerHypervisor = overrides.hostsPerHypervisor ?? HOSTS_PER_HYPERVISOR;
+  const hypervisorCount = Math.ceil(schools / (sitesPerHost * hostsPerHypervisor));
   const hypervisors = Array.from({ length: hypervisorCount }, (_, k) => `hv${String(k + 1).padStart(2, "0")}`);
   const config = {
     "moodle-fleet:domain": "moodle.bench.example",
@@ -61,7 +64,7 @@ export function generateFleet(dir: string, schools: number, overrides: FleetOver
         gateway: `10.${30 + Math.floor(k / 250)}.${k % 250}.1`,
         nameservers: ["10.29.0.53"],
       },
-      capacity: { vcpu: 8 * HOSTS_PER_HYPERVISOR, memoryMiB: 32768 * HOSTS_PER_HYPERVISOR },
+      capacity: { vcpu: 8 * hostsPerHypervisor, memoryMiB: 32768 * hostsPerHypervisor },
       domainType: "qemu",
     })),
     "moodle-fleet:tiers": {

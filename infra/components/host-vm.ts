@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as libvirt from "@pulumi/libvirt";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
-import type { FleetSettings, PlannedHost } from "../plan";
+import { hostVolumeNames, type FleetSettings, type PlannedHost } from "../plan";
 import { cloudInitMetaData, cloudInitNetworkConfig, type HostScriptInput } from "../scripts";
 import { cloudInitUserData, hostKeyOfUserData } from "../scripts/cloudinit";
 import { ed25519KeyPairFromSeed } from "../config/ssh-key";
@@ -59,11 +59,12 @@ export class HostVm extends pulumi.ComponentResource {
     const { plan, settings, hypervisor, scriptInput } = args;
     super("moodle-fleet:infra:HostVm", plan.name, {}, opts);
     const inHypervisor = { parent: this, provider: hypervisor.provider };
+    const volumes = hostVolumeNames(plan.name);
 
     const rootVolume = new libvirt.Volume(
       `${plan.name}-root`,
       {
-        name: `${plan.name}-root.qcow2`,
+        name: volumes.root,
         pool: hypervisor.pool.name,
         baseVolumeId: hypervisor.baseImage.id,
         format: "qcow2",
@@ -82,7 +83,7 @@ export class HostVm extends pulumi.ComponentResource {
     const dataVolume = new libvirt.Volume(
       `${plan.name}-data`,
       {
-        name: `${plan.name}-data.qcow2`,
+        name: volumes.data,
         pool: hypervisor.pool.name,
         format: "qcow2",
         size: plan.dataDiskGiB * GiB,
@@ -105,7 +106,7 @@ export class HostVm extends pulumi.ComponentResource {
     const seed = new libvirt.CloudInitDisk(
       `${plan.name}-seed`,
       {
-        name: `${plan.name}-seed.iso`,
+        name: volumes.seed,
         pool: hypervisor.pool.name,
         userData: hostUserData(scriptInput, hostKeySeed.base64),
         metaData: scriptInput.apply(cloudInitMetaData),
@@ -141,8 +142,8 @@ export class HostVm extends pulumi.ComponentResource {
         environment: {
           LIBVIRT_URI: hypervisor.plan.uri,
           POOL: hypervisor.plan.pool.name,
-          SEED: `${plan.name}-seed.iso`,
-          VOLUMES: `${plan.name}-root.qcow2 ${plan.name}-data.qcow2`,
+          SEED: volumes.seed,
+          VOLUMES: `${volumes.root} ${volumes.data}`,
         },
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
@@ -238,7 +239,7 @@ export class HostVm extends pulumi.ComponentResource {
           LIBVIRT_URI: hypervisor.plan.uri,
           DOMAIN: plan.name,
           POOL: hypervisor.plan.pool.name,
-          VOLUME: `${plan.name}-data.qcow2`,
+          VOLUME: volumes.data,
           DATA_GIB: String(plan.dataDiskGiB),
         },
         interpreter: ["/bin/bash", "-c"],

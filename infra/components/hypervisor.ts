@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as libvirt from "@pulumi/libvirt";
 import * as command from "@pulumi/command";
 import { COMMAND_OUTPUTS } from "./command-outputs";
-import type { PlannedHypervisor } from "../plan";
+import { baseImageVolumeName, type PlannedHypervisor } from "../plan";
 
 /** Static: its inputs come from the environment (see the file). */
 export const POOL_PERMISSIONS_SCRIPT = readFileSync(join(__dirname, "pool-permissions.sh"), "utf8");
@@ -71,8 +71,4 @@ export class Hypervisor extends pulumi.ComponentResource {
 
     this.registerOutputs({ pool: this.pool.name, baseImage: this.baseImage.id });
   }
-}
-
-export function baseImageVolumeName(plan: Pick<PlannedHypervisor, "baseImage">): string {
-  return `moodle-base.${plan.baseImage.format}`;
 }

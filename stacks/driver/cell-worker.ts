@@ -12,7 +12,8 @@ import { syncCellConfig, type CellInputs } from "./stack-config";
 import { progressEvent, type ProgressEvent } from "./progress";
 import { stepEvent, type StepEvent } from "./steps";
 import { StepClock, stepMark, type KindDurations } from "./step-durations";
-import { PendingOperationError, resolveStackPending, type PlannedDomains } from "../state/pending";
+import { PendingOperationError, resolveStackPending } from "../state/pending";
+import type { PlannedLibvirt } from "../state/strays";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -34,8 +35,8 @@ export interface CellJob {
   continueOnError: boolean;
   /** URNs `up` replaces: the installs of sites moved to another host of this cell. */
   replace?: string[];
-  /** The cell's planned VMs, whose domains a failed start may have left (stacks/state/pending.ts). */
-  domains?: PlannedDomains;
+  /** The cell's pool and VMs, of which a failed create may have left objects (stacks/state/strays.ts). */
+  planned?: PlannedLibvirt;
 }
 
 export type WorkerMessage =
@@ -59,8 +60,8 @@ async function runJob(job: CellJob, send: (m: WorkerMessage) => void, clock?: St
   if (job.operation !== "preview") {
     // What a killed run left behind is resolved before anything else
     // changes the stack (a preview only reads it).
-    const domains = job.operation === "up" ? job.domains : undefined;
-    const notes = await resolveStackPending(job.stackName, job.envVars, { domains });
+    const planned = job.operation === "up" ? job.planned : undefined;
+    const notes = await resolveStackPending(job.stackName, job.envVars, { planned });
     for (const message of notes) send({ type: "note", message });
   }
   const onEvent = (e: EngineEvent) => {

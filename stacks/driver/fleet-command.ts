@@ -196,7 +196,7 @@ export function driverCommand(operation: Operation, summary: string, deps: Parti
           secretsDir: flags["secrets-dir"] && path.resolve(io.cwd, flags["secrets-dir"]),
           out: d.progress,
           replace,
-          domains: Object.fromEntries(plan.hypervisors.map((h) => [h.name, { uri: h.uri, names: h.hosts }])),
+          planned: Object.fromEntries(plan.hypervisors.map((h) => [h.name, { uri: h.uri, pool: h.pool.name, hosts: h.hosts }])),
         });
 
       let replace: Record<string, string[]> = {};

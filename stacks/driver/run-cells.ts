@@ -7,7 +7,7 @@ import { applyEvent, cellError, ProgressView, type CellProgress } from "./progre
 import { environmentConfig } from "./env-config";
 import type { CellJob, Operation, ProgramRef, WorkerMessage } from "./cell-worker";
 import { plannedSteps, type PlannedStep, type StepEvent } from "./steps";
-import type { PlannedDomains } from "../state/pending";
+import type { PlannedLibvirt } from "../state/strays";
 import { formatStepDurations, mergeDurations, type KindDurations } from "./step-durations";
 import { startSshAgent } from "../ssh/agent";
 import type { SecretKey } from "../../infra/config";
@@ -60,8 +60,8 @@ export interface DriverOptions {
   continueOnError?: boolean;
   /** Per cell, URNs `up` replaces (installs of sites moved within the cell: stacks/driver/moves.ts). */
   replace?: Readonly<Record<string, readonly string[]>>;
-  /** Per cell, its hypervisor's URI and planned VMs: an `up` first undefines domains a failed start left. */
-  domains?: Readonly<Record<string, PlannedDomains>>;
+  /** Per cell, its hypervisor's URI, pool and VMs: an `up` first removes what failed creates left of them. */
+  planned?: Readonly<Record<string, PlannedLibvirt>>;
 }
 
 /**
@@ -112,7 +112,7 @@ export async function runCells(opts: DriverOptions): Promise<CellResult[]> {
         workDir: repoRoot,
         continueOnError: opts.continueOnError ?? true,
         replace: opts.operation === "up" ? [...(opts.replace?.[cell] ?? [])] : [],
-        ...(opts.domains?.[cell] && { domains: opts.domains[cell] }),
+        ...(opts.planned?.[cell] && { planned: opts.planned[cell] }),
       };
       const outcome = await workers.run(job, p);
       p.state = outcome.ok ? "done" : "failed";

@@ -23,18 +23,14 @@
  * (The engine's own `refresh --import-pending-creates` would adopt such
  * objects instead, but in this CLI it drops them from the state.)
  *
- * One more leftover needs no kill: the libvirt provider (0.7.6) defines a
- * domain, then starts it, and when the start fails (no memory, a missing
- * disk or bridge) it returns the error without recording the domain. The
- * engine writes nothing, the domain stays defined, and every later create
- * of that name fails ("domain ... already exists"). Before an `up`, a
- * planned VM's domain that the hypervisor has and the state has not is
- * therefore undefined when it is shut off (its disks are volumes of their
- * own, kept and adopted by the state as before); a running one stops the
- * run, since something started it after the failed create.
+ * Some leftovers need no kill: a create that failed after it made its
+ * object. Before an `up` those are resolved too (stacks/state/strays.ts).
  */
-import { execFile } from "node:child_process";
 import { runPulumi } from "./backup";
+import { PendingOperationError, VIRSH, type LibvirtKind, type LibvirtObjects } from "./libvirt-objects";
+import { resolveStrays, type PlannedLibvirt } from "./strays";
+
+export { PendingOperationError };
 
 export interface PendingOperation {
   /** creating, updating, deleting, reading, importing */
@@ -78,24 +74,6 @@ export function pendingOperations(exported: unknown): PendingOperation[] {
   });
 }
 
-export type LibvirtKind = "pool" | "domain" | "volume";
-
-/** What the driver needs of a hypervisor: whether a named object exists, how full it is, and removing it. */
-export interface LibvirtObjects {
-  /**
-   * Undefined when there is no such object; for a volume its allocation, for
-   * a pool its volume count, for a domain its state as `virsh domstate`
-   * words it ("running", "shut off", ...).
-   */
-  describe(
-    uri: string,
-    kind: LibvirtKind,
-    name: string,
-    pool?: string,
-  ): Promise<{ allocationBytes?: number; volumes?: number; domainState?: string } | undefined>;
-  remove(uri: string, kind: LibvirtKind, name: string, pool?: string): Promise<void>;
-}
-
 export interface PendingResolution {
   /** Whether any pending create is to be dropped from the state. */
   clearCreates: boolean;
@@ -115,8 +93,6 @@ const LIBVIRT_KINDS: Record<string, "pool" | "domain" | "volume" | "cloudinit"> 
 
 /** Types whose create is safe to run again from scratch. */
 const REMADE = /^(command:(remote|local):Command|random:index\/\w+:\w+)$/;
-
-export class PendingOperationError extends Error {}
 
 const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
 
@@ -189,115 +165,16 @@ export function refreshArgs(stack: string, stackUrn: string | undefined): string
   return args;
 }
 
-/** The VMs a cell plans on one hypervisor: their domains are named after them. */
-export interface PlannedDomains {
-  uri: string;
-  names: readonly string[];
-}
-
-/** States in which a domain runs no guest; anything else may be a VM in use. */
-const STOPPED = /^(shut off|crashed)$/;
-
-/**
- * Planned domains the hypervisor has and the state has not (`inState` are
- * the names of the state's domains). A shut-off one is what a failed start
- * left and is undefined; a running one stops the run before anything is
- * removed, with the commands that resolve it.
- */
-export async function resolveStrayDomains(planned: PlannedDomains, inState: ReadonlySet<string>, libvirt: LibvirtObjects): Promise<string[]> {
-  const messages: string[] = [];
-  const stray: string[] = [];
-  const running: Array<{ name: string; state: string }> = [];
-  for (const name of planned.names) {
-    if (inState.has(name)) continue;
-    const found = await libvirt.describe(planned.uri, "domain", name);
-    if (found === undefined) continue;
-    if (STOPPED.test(found.domainState ?? "")) stray.push(name);
-    else running.push({ name, state: found.domainState ?? "in an unknown state" });
-  }
-  if (running.length > 0) {
-    const uri = shellWord(planned.uri);
-    throw new PendingOperationError(
-      `domains on ${planned.uri} that the state does not hold are not shut off (nothing was changed):\n` +
-        running.map((d) => `  domain ${d.name} is ${d.state}\n`).join("") +
-        "the create of a planned VM of the same name would fail. Check the VM on its console; unless it is in use, stop and undefine it\n" +
-        "(its volumes stay and are taken up again by the next run):\n" +
-        running.map((d) => `  virsh -c ${uri} destroy ${d.name} && virsh -c ${uri} undefine ${d.name}\n`).join("") +
-        "then run `fleet up` again",
-    );
-  }
-  for (const name of stray) {
-    await libvirt.remove(planned.uri, "domain", name);
-    messages.push(`domain ${name} on ${planned.uri}: defined but not in the state and shut off (a start that failed); undefined, its volumes kept, made again by this run`);
-  }
-  return messages;
-}
-
-/** A value as one word for a POSIX shell, quoted only when it has to be. */
-function shellWord(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Runs virsh; the CLI runs through runPulumi. */
-function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end();
-  });
-}
-
-const NOT_FOUND = /not found|no storage (pool|vol)|failed to get (domain|pool|vol)/i;
-
-async function virsh(uri: string, args: string[]): Promise<string | undefined> {
-  const r = await run("virsh", ["--quiet", "-c", uri, ...args]);
-  if (r.code === 0) return r.stdout;
-  if (NOT_FOUND.test(r.stderr)) return undefined;
-  throw new PendingOperationError(`virsh -c ${uri} ${args.join(" ")}: ${r.stderr.trim()}`);
-}
-
-/** Libvirt objects as virsh (Debian's libvirt-clients) sees them, over the provider's own URI. */
-export const VIRSH: LibvirtObjects = {
-  async describe(uri, kind, name, pool) {
-    if (kind === "domain") {
-      const state = await virsh(uri, ["domstate", name]);
-      return state === undefined ? undefined : { domainState: state.trim() };
-    }
-    if (kind === "pool") {
-      if ((await virsh(uri, ["pool-uuid", name])) === undefined) return undefined;
-      const list = (await virsh(uri, ["vol-list", "--pool", name])) ?? "";
-      return { volumes: list.split("\n").filter((l) => l.trim() !== "").length };
-    }
-    const info = await virsh(uri, ["vol-info", "--bytes", "--pool", pool!, name]);
-    if (info === undefined) return undefined;
-    const allocation = /^Allocation:\s+(\d+)/m.exec(info);
-    return { allocationBytes: allocation ? Number(allocation[1]) : undefined };
-  },
-  async remove(uri, kind, name, pool) {
-    if (kind === "domain") {
-      // A domain that never started has nothing to stop.
-      await virsh(uri, ["destroy", name]).catch(() => undefined);
-      await virsh(uri, ["undefine", "--nvram", name]).catch(() => virsh(uri, ["undefine", name]));
-    } else if (kind === "pool") {
-      await virsh(uri, ["pool-destroy", name]).catch(() => undefined);
-      await virsh(uri, ["pool-undefine", name]);
-    } else {
-      await virsh(uri, ["vol-delete", "--pool", pool!, name]);
-    }
-  },
-};
-
 /**
  * Resolves the pending operations of one cell stack before an operation that
- * changes it, and before an `up` the domains of planned VMs that a failed
- * start left (`domains`). `envVars` are the backend's. Returns the lines to
+ * changes it, and before an `up` what failed creates left of its planned
+ * objects (`planned`). `envVars` are the backend's. Returns the lines to
  * show the operator (none when the state is clean).
  */
 export async function resolveStackPending(
   stack: string,
   envVars: Record<string, string>,
-  opts: { domains?: PlannedDomains; libvirt?: LibvirtObjects } = {},
+  opts: { planned?: PlannedLibvirt; libvirt?: LibvirtObjects } = {},
 ): Promise<string[]> {
   const libvirt = opts.libvirt ?? VIRSH;
   const exported = await runPulumi(["stack", "export", "--stack", stack], envVars);
@@ -317,16 +194,19 @@ export async function resolveStackPending(
     }
     notes.push(`stack ${stack}: an earlier run was interrupted; ${ops.length} pending operation(s):`, ...resolution.messages.map((m) => `  ${m}`));
   }
-  if (opts.domains) {
-    // A pending create's domain was removed above; it is not in the resources either way.
-    const inState = new Set(resources.filter((r) => r.type === DOMAIN_TYPE).map((r) => String(r.inputs?.name ?? "")));
-    const strays = await resolveStrayDomains(opts.domains, inState, libvirt);
+  if (opts.planned) {
+    // What a pending create left was removed above; it is not in the resources either way.
+    const named = (...types: string[]) => new Set(resources.filter((r) => types.includes(r.type)).map((r) => String(r.inputs?.name ?? "")));
+    const inState = {
+      pools: named("libvirt:index/pool:Pool"),
+      domains: named("libvirt:index/domain:Domain"),
+      volumes: named("libvirt:index/volume:Volume", "libvirt:index/cloudInitDisk:CloudInitDisk"),
+    };
+    const strays = await resolveStrays(opts.planned, inState, libvirt);
     notes.push(...strays.map((m) => `stack ${stack}: ${m}`));
   }
   return notes;
 }
-
-const DOMAIN_TYPE = "libvirt:index/domain:Domain";
 
 function lastError(text: string): string {
   const lines = text.split("\n").filter((l) => /error/i.test(l));

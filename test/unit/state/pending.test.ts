@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  NEW_VOLUME_MAX_BYTES,
-  PendingOperationError,
-  pendingOperations,
-  refreshArgs,
-  resolvePending,
-  resolveStrayDomains,
-  type LibvirtKind,
-  type LibvirtObjects,
-} from "../../../stacks/state/pending";
+import { NEW_VOLUME_MAX_BYTES, PendingOperationError, pendingOperations, refreshArgs, resolvePending } from "../../../stacks/state/pending";
+import { URI, hypervisor } from "./fake-hypervisor";
 
-const URI = "qemu+ssh://root@hv01.example/system";
 const PROVIDER = "urn:pulumi:prod-hv01::moodle-fleet::pulumi:providers:libvirt::hv01";
 const urn = (type: string, name: string) => `urn:pulumi:prod-hv01::moodle-fleet::moodle-fleet:infra:Fleet$${type}::${name}`;
 
@@ -30,22 +21,6 @@ function exported(pending: Array<{ type: string; name: string; inputs: Record<st
       })),
     },
   };
-}
-
-/** A hypervisor holding the given objects; records what is removed. */
-function hypervisor(objects: Record<string, { allocationBytes?: number; volumes?: number; domainState?: string }>) {
-  const removed: string[] = [];
-  const key = (kind: LibvirtKind, name: string, pool?: string) => `${kind}:${pool ? `${pool}/` : ""}${name}`;
-  const libvirt: LibvirtObjects = {
-    async describe(uri, kind, name, pool) {
-      expect(uri).toBe(URI);
-      return objects[key(kind, name, pool)];
-    },
-    async remove(_uri, kind, name, pool) {
-      removed.push(key(kind, name, pool));
-    },
-  };
-  return { libvirt, removed };
 }
 
 describe("pending operations left by a killed up", () => {
@@ -142,48 +117,5 @@ describe("pending operations left by a killed up", () => {
       "refresh", "--stack", "prod-hv01", "--yes", "--skip-preview", "--clear-pending-creates", "--target", "urn:root",
     ]);
     expect(refreshArgs("prod-hv01", undefined)).not.toContain("--target");
-  });
-});
-
-describe("domains a failed start left defined", () => {
-  const planned = { uri: URI, names: ["hv01-vm01", "hv01-vm02", "hv01-vm03"] };
-
-  it("undefines a planned VM's shut-off domain the state does not hold, and nothing else", async () => {
-    const { libvirt, removed } = hypervisor({
-      "domain:hv01-vm01": { domainState: "running" },
-      "domain:hv01-vm02": { domainState: "shut off" },
-    });
-    const messages = await resolveStrayDomains(planned, new Set(["hv01-vm01"]), libvirt);
-    expect(removed).toEqual(["domain:hv01-vm02"]);
-    expect(messages).toEqual([expect.stringMatching(/^domain hv01-vm02 on .*shut off .*undefined, its volumes kept/)]);
-  });
-
-  it("leaves a domain the state holds alone, whatever its state", async () => {
-    const { libvirt, removed } = hypervisor({ "domain:hv01-vm02": { domainState: "shut off" } });
-    expect(await resolveStrayDomains(planned, new Set(["hv01-vm02"]), libvirt)).toEqual([]);
-    expect(removed).toEqual([]);
-  });
-
-  it("stops, removing nothing, when such a domain runs, and says how to resolve it by hand", async () => {
-    const { libvirt, removed } = hypervisor({
-      "domain:hv01-vm02": { domainState: "shut off" },
-      "domain:hv01-vm03": { domainState: "running" },
-    });
-    const error = await resolveStrayDomains(planned, new Set(), libvirt).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PendingOperationError);
-    const message = (error as Error).message;
-    expect(message).toMatch(/nothing was changed[\s\S]*domain hv01-vm03 is running/);
-    expect(message).toContain(`virsh -c ${URI} destroy hv01-vm03 && virsh -c ${URI} undefine hv01-vm03`);
-    expect(message).not.toMatch(/hv01-vm02/);
-    expect(removed).toEqual([]);
-  });
-
-  it("quotes a URI the shell would split in the commands it prints", async () => {
-    const uri = "qemu+unix:///system?socket=/run/lab sock";
-    const { libvirt } = hypervisor({ "domain:hv01-vm01": { domainState: "paused" } });
-    const anyUri: LibvirtObjects = { describe: (_u, kind, name, pool) => libvirt.describe(URI, kind, name, pool), remove: libvirt.remove };
-    await expect(resolveStrayDomains({ uri, names: ["hv01-vm01"] }, new Set(), anyUri)).rejects.toThrow(
-      "virsh -c 'qemu+unix:///system?socket=/run/lab sock' destroy hv01-vm01",
-    );
   });
 });
