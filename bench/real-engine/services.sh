@@ -6,7 +6,7 @@
 #     address has to be added);
 #   - sshd on port 22 of all of them, whose ForceCommand swallows the
 #     generated script from stdin and exits 0: the commands still travel over
-#     real SSH connections, but nothing runs;
+#     real SSH connections, but nothing runs; SFTP uploads land in a tmpfs;
 #   - BIND 9, primary for moodle.bench.example, taking TSIG-signed updates;
 #   - a libvirtd of its own (own mount namespace: /run/libvirt,
 #     /var/lib/libvirt, /var/log/libvirt are bench directories), whose VMs'
@@ -83,17 +83,22 @@ UsePAM no
 MaxStartups 1000
 MaxSessions 100
 # The generated script arrives as the command, its secrets on stdin: both
-# are dropped here, nothing is run or kept.
-ForceCommand cat >/dev/null
+# are dropped here, nothing is run or kept. SFTP (the site tool's upload)
+# is served, into a tmpfs of this sshd's own (below).
+Subsystem sftp /usr/lib/openssh/sftp-server
+ForceCommand if [ "\${SSH_ORIGINAL_COMMAND-}" = /usr/lib/openssh/sftp-server ]; then exec /usr/lib/openssh/sftp-server; fi; exec cat >/dev/null
 LogLevel ERROR
 EOF
   # sshd runs ForceCommand through root's shell, and bash sources ~/.bashrc
   # when sshd starts it: this machine's root profile (pyenv, cargo) would
   # then cost more CPU per command than the command provider and the engine
   # together. A VM's root has Debian's default one, so sshd gets an empty home.
+  # What SFTP writes (below /var/lib/moodle-fleet on a host) lands in a
+  # tmpfs that only this sshd's mount namespace sees: nothing on this machine.
   mkdir -p "$d/home" && chmod 700 "$d/home"
   pid_alive "$RUN/sshd.pid" || in_ns unshare --mount --propagation private bash -c "
     mount --bind '$d/home' /root
+    mount -t tmpfs -o size=256m,mode=0755 moodle-bench-uploads /var/lib
     exec /usr/sbin/sshd -f '$d/sshd_config' -E '$d/sshd.log'
   "
 }

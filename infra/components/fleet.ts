@@ -165,8 +165,9 @@ export function expectedResourceCount(plan: FleetPlan): number {
 export function resourceCount(hypervisors: number, hosts: number, sites: number): number {
   const perHypervisor = 5; // component, provider, pool permissions, pool, base image
   // two components, root and data volumes, host key seed, cloud-init seed, private volumes, shutdown for
-  // resize, domain, shutdown on delete, data disk growth, bootstrap, file system growth, DNS records
-  const perHost = 14;
+  // resize, domain, shutdown on delete, data disk growth, site tool upload, bootstrap, file system growth,
+  // DNS records
+  const perHost = 15;
   const perSite = 2; // component, install
   return 1 + perHypervisor * hypervisors + perHost * hosts + perSite * sites;
 }

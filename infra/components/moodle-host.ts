@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { PlannedHost, FleetSettings } from "../plan";
-import { DATA_DISK_DEVICE, hostBootstrapScript } from "../scripts";
+import { DATA_DISK_DEVICE, DEFAULT_SYSTEM_PATHS, SITE_TOOL_SOURCE_DIR, hostBootstrapScript, siteToolUploadDir } from "../scripts";
 import { sshPublicKeyFromPrivateKey } from "../config";
 import { hostScriptInput } from "./script-inputs";
 import type { Hypervisor } from "./hypervisor";
@@ -29,6 +29,7 @@ export class MoodleHost extends pulumi.ComponentResource {
   readonly vm: HostVm;
   /** Sites wait for this, never for the domain: resizing a VM must not touch its sites. */
   readonly bootstrap: command.remote.Command;
+  readonly siteToolUpload: command.remote.CopyToRemote;
   readonly connection: command.types.input.remote.ConnectionArgs;
   readonly fileSystemGrowth: command.remote.Command;
   readonly dnsRecords: command.local.Command;
@@ -47,6 +48,21 @@ export class MoodleHost extends pulumi.ComponentResource {
 
     this.connection = hostConnection({ plan, settings, seededHostKey: this.vm.hostKey, parent: this });
 
+    // The site tool's files as they are in the repository, over SFTP. The
+    // state keeps the archive's hash (of names and contents), not its text,
+    // and copies again only when that changes; the folder's path in it may
+    // differ from one operator's checkout to another's without a diff.
+    this.siteToolUpload = new command.remote.CopyToRemote(
+      `${plan.name}-site-tool`,
+      {
+        connection: this.connection,
+        // The trailing slash copies the folder's contents into remotePath.
+        source: new pulumi.asset.FileArchive(`${SITE_TOOL_SOURCE_DIR}/`),
+        remotePath: siteToolUploadDir(DEFAULT_SYSTEM_PATHS),
+      },
+      { parent: this, dependsOn: [this.vm] },
+    );
+
     const bootstrapScript = scriptInput.apply((input) => hostBootstrapScript(input));
     this.bootstrap = new command.remote.Command(
       `${plan.name}-bootstrap`,
@@ -54,14 +70,14 @@ export class MoodleHost extends pulumi.ComponentResource {
         connection: this.connection,
         // The script is idempotent, and a changed script updates in place:
         // with no `update` the provider runs `create` again (see
-        // MoodleSite's install). It carries the site tool, named by its
-        // digest: a new tool version is this one update, which re-applies
-        // the host's sites with it.
+        // MoodleSite's install). It names the site tool by its digest and
+        // installs it from the upload above: a new tool version is this one
+        // update (beside the copy), which re-applies the host's sites with it.
         create: bootstrapScript,
         stdin: secrets.tlsPrivateKey,
         logging: "stderr",
       },
-      { parent: this, dependsOn: [this.vm], additionalSecretOutputs: COMMAND_OUTPUTS },
+      { parent: this, dependsOn: [this.vm, this.siteToolUpload], additionalSecretOutputs: COMMAND_OUTPUTS },
     );
 
     // After `fleet grow-disk` the volume is larger (HostVm): ext4 grows to

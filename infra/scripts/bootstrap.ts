@@ -10,7 +10,7 @@ import { dataDiskVars, dataMountOf, mysqlOnDataDiskSection, requireDataMountSect
 import { hostApacheConf, hostDefaultVhost, hostPhpIni, hostWwwPoolOverride, tlsFiles } from "./configs";
 import { releaseConfigPhp } from "./php";
 import { heredoc } from "./quote";
-import { siteToolDigest, siteToolFiles, siteToolHostConfPath, siteToolPath } from "./site-tool";
+import { siteToolDigest, siteToolFiles, siteToolHostConfPath, siteToolPath, siteToolUploadDir } from "./site-tool";
 import type { HostScriptInput, ScriptOptions, SystemPaths } from "./types";
 import { validateHostInput } from "./validate";
 
@@ -203,6 +203,7 @@ export function hostBootstrapScript(host: HostScriptInput, opts?: ScriptOptions)
     ["FLEET_ETC", paths.fleetEtcDir],
     ["SITE_TOOL_DIR", paths.siteToolDir],
     ["SITE_TOOL_DIGEST", siteToolDigest()],
+    ["SITE_TOOL_UPLOAD", siteToolUploadDir(paths)],
     ["SITE_TOOL_LINK", siteToolPath(paths)],
     ["SITE_TOOL_HOST_CONF", siteToolHostConfPath(paths)],
     ["SITES_DIR", `${paths.fleetEtcDir}/sites`],
@@ -408,10 +409,12 @@ ${assignments([
 }
 
 /**
- * The site tool, installed once per version: its files go into a staging
- * directory, are checked against the digest this script was generated
- * with, and move to `<siteToolDir>/<digest>`; then the stable link switches
- * to them in one rename. A directory of that digest is never written again.
+ * The site tool, installed once per version: its files, uploaded beside
+ * this script by MoodleHost's copy step, go into a staging directory, are
+ * checked against the digest this script was generated with, and move to
+ * `<siteToolDir>/<digest>`; then the stable link switches to them in one
+ * rename. A directory of that digest is never written again, and uploads of
+ * other versions are removed.
  *
  * A new version then re-applies every site its sites directory records and
  * that another version last applied (`moodle-fleet-site reapply ID`), so a
@@ -430,8 +433,8 @@ ${assignments([
 function siteToolSection(paths: SystemPaths): string {
   const files = siteToolFiles();
   const dirs = [...new Set(files.map((f) => f.path.split("/").slice(0, -1).join("/")).filter((d) => d !== ""))];
-  const writes = files
-    .map((f) => `  cat >"$TOOL_STAGE/${f.path}" ${heredoc(f.content, "SITE_TOOL_EOF").trimEnd()}
+  const copies = files
+    .map((f) => `  cp -- "$SITE_TOOL_UPLOAD/${f.path}" "$TOOL_STAGE/${f.path}"
   chmod ${f.mode.toString(8).padStart(4, "0")} "$TOOL_STAGE/${f.path}"`)
     .join("\n");
   return `# The site tool and the host configuration it reads.
@@ -443,15 +446,20 @@ TOOL_NOW=$SITE_TOOL_DIR/$SITE_TOOL_DIGEST
 if [ ! -d "$TOOL_NOW" ]; then
   log "installing the site tool $SITE_TOOL_DIGEST"
   ensure_dir "$SITE_TOOL_DIR" 0755 root root
+  [ -d "$SITE_TOOL_UPLOAD" ] || die "the site tool $SITE_TOOL_DIGEST was not uploaded to $SITE_TOOL_UPLOAD (the host's site-tool step copies it)"
   TOOL_STAGE=$(mktemp -d -- "$SITE_TOOL_DIR/.stage.XXXXXX")
   CLEANUP+=("$TOOL_STAGE")
 ${dirs.map((d) => `  mkdir -- "$TOOL_STAGE/${d}"`).join("\n")}
-${writes}
+${copies}
   TOOL_SUM=$(cd "$TOOL_STAGE" && sha256sum -- ${files.map((f) => f.path).join(" ")} | sha256sum)
-  [ "\${TOOL_SUM%% *}" = "$SITE_TOOL_DIGEST" ] || die "the site tool's files do not match their digest"
+  [ "\${TOOL_SUM%% *}" = "$SITE_TOOL_DIGEST" ] || die "the site tool's files in $SITE_TOOL_UPLOAD do not match their digest"
   chmod 0755 "$TOOL_STAGE"
   mv -- "$TOOL_STAGE" "$TOOL_NOW"
 fi
+for UPLOAD in "\${SITE_TOOL_UPLOAD%/*}"/*; do
+  [ -e "$UPLOAD" ] && [ "$UPLOAD" != "$SITE_TOOL_UPLOAD" ] || continue
+  rm -rf -- "$UPLOAD"
+done
 if [ "$(readlink -- "$SITE_TOOL_LINK" || true)" != "$TOOL_NOW/moodle-fleet-site" ]; then
   ensure_dir "\${SITE_TOOL_LINK%/*}" 0755 root root
   ln -sfn -- "$TOOL_NOW/moodle-fleet-site" "$SITE_TOOL_LINK.new"

@@ -21,7 +21,16 @@ export {
   siteToolHostConf,
 } from "./bootstrap";
 export { adminPasswordFromInstallOutput, siteDeleteCommand, siteInstallCommand, siteMarkerPath, siteSlug } from "./site";
-export { SITE_TOOL_NAME, siteToolDigest, siteToolFiles, siteToolHostConfPath, siteToolPath, type SiteToolFile } from "./site-tool";
+export {
+  SITE_TOOL_NAME,
+  SITE_TOOL_SOURCE_DIR,
+  siteToolDigest,
+  siteToolFiles,
+  siteToolHostConfPath,
+  siteToolPath,
+  siteToolUploadDir,
+  type SiteToolFile,
+} from "./site-tool";
 export { SITE_CONFIG_ENV, releaseConfigPhp } from "./php";
 export {
   dnsHostRecordsDeleteScript,

@@ -8,6 +8,11 @@
  * the digest is part of the bootstrap's text: a changed tool is one update
  * per host, and the sites' own commands, which carry only their parameters,
  * stay as they are.
+ *
+ * The files travel to the host as they are in the repository, copied over
+ * SFTP into an upload directory named by the digest (MoodleHost's
+ * CopyToRemote): the state keeps the archive's hash, not the tool's text.
+ * The bootstrap installs them from there after checking the digest.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
@@ -15,7 +20,8 @@ import { join } from "node:path";
 import type { SystemPaths } from "./types";
 
 export const SITE_TOOL_NAME = "moodle-fleet-site";
-const SOURCE_DIR = join(__dirname, "../host-tool");
+/** The tool's files in the repository: what the host's upload copies. */
+export const SITE_TOOL_SOURCE_DIR = join(__dirname, "../host-tool");
 
 export interface SiteToolFile {
   /** Relative to the tool's directory, `/`-separated. */
@@ -32,14 +38,14 @@ export function siteToolFiles(): readonly SiteToolFile[] {
   if (!files) {
     const found: SiteToolFile[] = [];
     const walk = (rel: string) => {
-      for (const e of readdirSync(join(SOURCE_DIR, rel), { withFileTypes: true })) {
+      for (const e of readdirSync(join(SITE_TOOL_SOURCE_DIR, rel), { withFileTypes: true })) {
         const path = rel === "" ? e.name : `${rel}/${e.name}`;
         if (e.isDirectory()) {
           walk(path);
           continue;
         }
-        const content = readFileSync(join(SOURCE_DIR, path), "utf8");
-        // The bootstrap writes each file as a here-document, which always ends with a newline.
+        const content = readFileSync(join(SITE_TOOL_SOURCE_DIR, path), "utf8");
+        // Text, so that the digest taken here of its UTF-8 is sha256sum's of the copied file.
         if (!content.endsWith("\n") || content.includes("\0")) throw new Error(`${path}: must be text ending with a newline`);
         if (!/^[a-z0-9][a-z0-9./-]*$/.test(path)) throw new Error(`${path}: unexpected file name in the site tool`);
         found.push({ path, content, mode: path === SITE_TOOL_NAME ? 0o700 : 0o600 });
@@ -62,6 +68,15 @@ function sha256(text: string): string {
  */
 export function siteToolDigest(): string {
   return sha256(siteToolFiles().map((f) => `${sha256(f.content)}  ${f.path}\n`).join(""));
+}
+
+/**
+ * Where the tool's files of this digest arrive on the host (root's, beside
+ * the bootstrap's other state); the bootstrap installs from here and
+ * removes the uploads of other versions.
+ */
+export function siteToolUploadDir(paths: Pick<SystemPaths, "stateDir">, digest = siteToolDigest()): string {
+  return `${paths.stateDir}/site-tool-upload/${digest}`;
 }
 
 /** The stable name every site's command runs. */

@@ -19,6 +19,7 @@ import {
   siteToolHostConf,
   siteToolHostConfPath,
   siteToolPath,
+  siteToolUploadDir,
   type HostScriptInput,
 } from "../../infra/scripts";
 import { cronLogrotateConf } from "../../infra/scripts/bootstrap";
@@ -629,6 +630,32 @@ describe("hostBootstrapScript: the site tool", () => {
     const again = sbx.run(script);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/installing the site tool|site tool .* linked|re-applying/);
+  }, SITE_TOOL_SLOW);
+
+  it("installs only what was uploaded for its digest: a missing or altered upload stops it before anything of the tool is installed", () => {
+    const script = hostBootstrapScript(sbx.host(), { paths: sbx.paths });
+    const upload = siteToolUploadDir(sbx.paths);
+    rmSync(upload, { recursive: true });
+    const missing = sbx.run(script);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain(`the site tool ${siteToolDigest()} was not uploaded to ${upload}`);
+
+    sbx.uploadSiteTool();
+    writeFileSync(join(upload, "lib.sh"), "# not the tool\n");
+    const altered = sbx.run(script);
+    expect(altered.status).not.toBe(0);
+    expect(altered.stderr).toContain(`the site tool's files in ${upload} do not match their digest`);
+    for (const r of [missing, altered]) expect(r.stderr).not.toMatch(/site tool .* linked/);
+    expect(existsSync(siteToolPath(sbx.paths))).toBe(false);
+    expect(readdirSync(sbx.paths.siteToolDir)).toEqual([]); // no version, no staging left
+
+    // An older version's upload goes once this one is installed; this one's stays.
+    sbx.uploadSiteTool();
+    const older = sbx.uploadSiteTool(siteToolFiles(), "e".repeat(64));
+    const r = sbx.run(script);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(older)).toBe(false);
+    expect(readdirSync(join(upload, ".."))).toEqual([siteToolDigest()]);
   }, SITE_TOOL_SLOW);
 
   it("re-applies the recorded sites with a new tool version once, without their secrets, and drops the old version", () => {

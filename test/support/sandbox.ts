@@ -18,6 +18,7 @@ import {
   siteToolHostConf,
   siteToolHostConfPath,
   siteToolPath,
+  siteToolUploadDir,
   type HostScriptInput,
   type SiteScriptInput,
   type SystemPaths,
@@ -326,6 +327,7 @@ export class Sandbox {
     }
     writeFileSync(join(this.state, "mounts"), `${join(this.root, "srv")}\n`);
     writeFileSync(this.paths.redisConf, "# Debian's redis.conf\nport 6379\n");
+    this.uploadSiteTool();
     resolveBinaries(["bash", ...PASSTHROUGH, ...GUARDED]);
     const simulated = simulatedStubs();
     const stubs = { ...simulated, ...passthroughStubs(), ...guardedStubs() };
@@ -477,6 +479,19 @@ export class Sandbox {
     // The Redis admin secret the bootstrap leaves (0600 root).
     mkdirSync(this.paths.stateDir, { recursive: true });
     writeFileSync(join(this.paths.stateDir, "redis-admin.secret"), `${"ab".repeat(32)}\n`, { mode: 0o600 });
+    return dir;
+  }
+
+  /**
+   * The site tool's files where the host's copy step puts them for the
+   * bootstrap (siteToolUploadDir): every sandbox starts with them there.
+   */
+  uploadSiteTool(files: ReadonlyArray<{ path: string; content: string }> = siteToolFiles(), digest = siteToolDigest()): string {
+    const dir = siteToolUploadDir(this.paths, digest);
+    for (const f of files) {
+      mkdirSync(join(dir, f.path, ".."), { recursive: true });
+      writeFileSync(join(dir, f.path), f.content, { mode: 0o644 });
+    }
     return dir;
   }
 

@@ -8,6 +8,7 @@ import { expectedResourceCount } from "../../../infra/components/fleet";
 import type { FleetPlan } from "../../../infra/plan";
 import { installedAdminPassword, runUnderMocks, stackConfigValues, testSecrets, type MockResource } from "../../support/mocks";
 import { repoRoot } from "../../../stacks/toolchain";
+import { DEFAULT_SYSTEM_PATHS, SITE_TOOL_SOURCE_DIR, siteToolUploadDir } from "../../../infra/scripts";
 
 // Pulumi.prod.yaml has no certificate yet (validation requires one); the
 // program's shape does not depend on it.
@@ -62,6 +63,8 @@ describe("the fleet program under mocks, sample list", () => {
       "libvirt:index/domain:Domain": hosts.size,
       // Bootstrap and file system growth per host, the install per site.
       "command:remote:Command": 2 * hosts.size + sites,
+      // The site tool's files, per host.
+      "command:remote:CopyToRemote": hosts.size,
       "moodle-fleet:infra:MoodleSite": sites,
       // Each host's SSH host key seed; its private seed step, its shutdowns before a resize and
       // before a delete, its data disk growth and its sites' DNS records; each hypervisor's pool
@@ -74,7 +77,7 @@ describe("the fleet program under mocks, sample list", () => {
     expect(run.resources.length).toBe(expectedResourceCount(shape));
     const names = new Set(run.resources.map((r) => r.name));
     for (const [id, host] of ledger) {
-      for (const n of [id, `${id}-install`, host, `${host}-bootstrap`, `${host}-dns`]) {
+      for (const n of [id, `${id}-install`, host, `${host}-site-tool`, `${host}-bootstrap`, `${host}-dns`]) {
         expect(names, n).toContain(n);
       }
     }
@@ -103,6 +106,21 @@ describe("the fleet program under mocks, sample list", () => {
     for (const r of scripted) {
       expect(r.inputs.create, r.name).toEqual(expect.any(String));
       expect(r.inputs, r.name).not.toHaveProperty("update");
+    }
+  });
+
+  it("ships the site tool as a folder archive (its hash in the state, not its text) that each host's bootstrap installs", async () => {
+    const lib = fs.readFileSync(path.join(SITE_TOOL_SOURCE_DIR, "lib.sh"), "utf8");
+    for (const host of hosts) {
+      const upload = run.resources.find((r) => r.name === `${host}-site-tool`)!;
+      expect(upload.type).toBe("command:remote:CopyToRemote");
+      const source = upload.inputs.source as { path?: Promise<string> };
+      expect(await source.path).toBe(`${SITE_TOOL_SOURCE_DIR}/`);
+      expect(upload.inputs.remotePath).toBe(siteToolUploadDir(DEFAULT_SYSTEM_PATHS));
+      const bootstrap = run.resources.find((r) => r.name === `${host}-bootstrap`)!;
+      expect(bootstrap.inputs.create).toContain(siteToolUploadDir(DEFAULT_SYSTEM_PATHS));
+      // None of the tool's own lines is in the bootstrap's text.
+      expect(bootstrap.inputs.create).not.toContain(lib.split("\n").find((l) => l.length > 60));
     }
   });
 

@@ -203,6 +203,7 @@ describe("the kind of a step", () => {
           "command:remote:Command bootstrap",
           "command:remote:Command grow-file-system",
           "command:remote:Command install",
+          "command:remote:CopyToRemote site-tool",
           "libvirt:index:CloudInitDisk seed",
           "libvirt:index:Domain",
           "libvirt:index:Pool pool",
