@@ -67,7 +67,7 @@ sshd_up() {
     process.stdout.write("ssh-ed25519 " + blob.toString("base64") + " moodle-bench\n");
   ' "$SECRETS/sshPrivateKey" >"$d/authorized_keys"
   chmod 600 "$d/authorized_keys"
-  cat >"$d/sshd_config" <<EOF
+  cat >"$d/sshd_config.new" <<EOF
 # Written by bench/real-engine/services.sh.
 Port 22
 ListenAddress 0.0.0.0
@@ -96,6 +96,13 @@ EOF
   # What SFTP writes (below /var/lib/moodle-fleet on a host) lands in a
   # tmpfs that only this sshd's mount namespace sees: nothing on this machine.
   mkdir -p "$d/home" && chmod 700 "$d/home"
+  # One started by an older version of this script (another configuration)
+  # makes way, so that a kept benchmark's next run gets this one.
+  if pid_alive "$RUN/sshd.pid" && ! cmp -s "$d/sshd_config.new" "$d/sshd_config"; then
+    kill "$(cat "$RUN/sshd.pid")"
+    for _ in {1..50}; do pid_alive "$RUN/sshd.pid" || break; sleep 0.1; done
+  fi
+  mv -f "$d/sshd_config.new" "$d/sshd_config"
   pid_alive "$RUN/sshd.pid" || in_ns unshare --mount --propagation private bash -c "
     mount --bind '$d/home' /root
     mount -t tmpfs -o size=256m,mode=0755 moodle-bench-uploads /var/lib
