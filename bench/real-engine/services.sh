@@ -27,7 +27,7 @@ SECRETS=$BENCH_DIR/secrets
 RUN=$BENCH_DIR/run
 
 in_ns() { ip netns exec "$NS" "$@"; }
-pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 network_up() {
   ip netns list | grep -qx "$NS\( (id: [0-9]*)\)\?" || ip netns add "$NS"
