@@ -110,6 +110,7 @@ export function describeResource(urn: string, type: string): Pick<PlannedStep, "
     return { name, school, label: inSite ? "DNS record" : "DNS records (the host's sites)", holdsData: false };
   if (type === "random:index/randomPassword:RandomPassword") return { name, school, label: "generated password", holdsData: false };
   if (type === "command:remote:Command" && suffix === "bootstrap") return { name, school, label: "host bootstrap", holdsData: false };
+  if (type === "command:remote:CopyToRemote" && suffix === "site-tool") return { name, school, label: "site tool upload", holdsData: false };
   return { name, school, label: type, holdsData: false };
 }
 

@@ -66,6 +66,13 @@ describe("describeResource", () => {
     expect(d).toMatchObject({ name: "hv01-vm01-data", school: undefined, label: "data volume (the host's sites)" });
   });
 
+  it("names a host's bootstrap and its site tool upload, neither holding data", () => {
+    const host = ["moodle-fleet:infra:Fleet", "moodle-fleet:infra:Hypervisor", "moodle-fleet:infra:MoodleHost"];
+    const upload = describeResource(urn("prod-hv01", host, "command:remote:CopyToRemote", "hv01-vm01-site-tool"), "command:remote:CopyToRemote");
+    expect(upload).toMatchObject({ name: "hv01-vm01-site-tool", school: undefined, label: "site tool upload", holdsData: false });
+    expect(describeResource(urn("prod-hv01", host, TYPES.remote, "hv01-vm01-bootstrap"), TYPES.remote)).toMatchObject({ label: "host bootstrap" });
+  });
+
   it("tells a host's DNS records from a site's of older versions, neither holding data", () => {
     const host = describeResource(urn("prod-hv01", ["moodle-fleet:infra:Fleet", "moodle-fleet:infra:Hypervisor", "moodle-fleet:infra:MoodleHost"], TYPES.dns, "hv01-vm01-dns"), TYPES.dns);
     expect(host).toMatchObject({ name: "hv01-vm01-dns", school: undefined, label: "DNS records (the host's sites)", holdsData: false });
