@@ -1,8 +1,10 @@
 /**
  * The files lab/boot-check.sh boots and runs a guest with, written by the
  * fleet's own generators (infra/scripts), as a host of the lab would get
- * them: the cloud-init seed (user-data, meta-data, network-config) and the
- * host bootstrap, whose release is the image's Moodle stand-in.
+ * them: the cloud-init seed (user-data, meta-data, network-config), the
+ * host bootstrap, whose release is the image's Moodle stand-in, and where
+ * the site tool's folder goes before it (site-tool-upload: the directory a
+ * host's site-tool step copies it to).
  *
  *   npx tsx lab/boot-check-seed.ts --name NAME --addr IP --prefix N --gateway IP
  *       --ssh-key FILE.pub --standin-sha256 HEX --out DIR
@@ -14,7 +16,9 @@ import {
   cloudInitMetaData,
   cloudInitNetworkConfig,
   cloudInitUserData,
+  DEFAULT_SYSTEM_PATHS,
   hostBootstrapScript,
+  siteToolUploadDir,
   type HostScriptInput,
 } from "../infra/scripts";
 
@@ -61,6 +65,7 @@ function main(): void {
   writeFileSync(join(out, "meta-data"), cloudInitMetaData(host));
   writeFileSync(join(out, "network-config"), cloudInitNetworkConfig(host));
   writeFileSync(join(out, "bootstrap.sh"), hostBootstrapScript(host), { mode: 0o700 });
+  writeFileSync(join(out, "site-tool-upload"), `${siteToolUploadDir(DEFAULT_SYSTEM_PATHS)}\n`);
 }
 
 try {

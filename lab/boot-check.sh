@@ -301,6 +301,10 @@ echo "release=$([ -f /srv/moodle/release/.release-id ] && echo yes || echo no)"
 EOF
 }
 if ((run_bootstrap)); then
+  # The site tool's folder where the host's site-tool step (SFTP) puts it.
+  upload=$(cat "$work/seed/site-tool-upload")
+  tar -C "$LAB_DIR/../infra/host-tool" -cf - . | guest_ssh "mkdir -p -- '$upload' && tar -C '$upload' -xf -" ||
+    lab_die "could not copy the site tool to the guest"
   t0=$(date +%s.%N)
   rc1=$(bootstrap_run 1)
   t1=$(date +%s.%N)
