@@ -1,4 +1,5 @@
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import { DIY_ORG, PROJECT } from "./backend";
 import type { StateStore } from "./store";
@@ -78,12 +79,27 @@ export const LOCAL: LockEnvironment = {
   alive(pid) {
     try {
       process.kill(pid, 0);
-      return true;
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === "EPERM";
     }
+    return !isZombie(pid);
   },
 };
+
+/**
+ * A killed process that nobody has reaped yet still takes signals, but it
+ * runs nothing and holds no lock: a CLI killed with its driver is such a
+ * zombie until init reaps it (Linux: state Z in /proc/PID/stat).
+ */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The state follows the command name, which is in parentheses and may hold any character.
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Takes the fleet lock of every stack, or none: when any stack is locked

@@ -2,7 +2,8 @@ import { describe, it, expect } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { lockStacks, fleetLockKey, pulumiLockPrefix, breakFleetLocks, type LockEnvironment } from "../../../stacks/state/locks";
+import { spawn } from "node:child_process";
+import { lockStacks, fleetLockKey, pulumiLockPrefix, breakFleetLocks, isZombie, LOCAL, type LockEnvironment } from "../../../stacks/state/locks";
 import { openStateStore } from "../../../stacks/state/store";
 
 function env(over: Partial<LockEnvironment> = {}): LockEnvironment {
@@ -85,5 +86,23 @@ describe("fleet run locks on the file backend", () => {
     const removed = await breakFleetLocks(store, ["prod-hv01", "prod-hv02"]);
     expect(removed.map((r) => [r.stack, r.holder?.username])).toEqual([["prod-hv01", "alice"]]);
     expect(await store.list(".fleet/")).toEqual([]);
+  });
+});
+
+describe("whether a lock's process still runs, on this host", () => {
+  it("takes a killed process nobody has reaped yet for gone, and a running one for alive", async () => {
+    // The background `sleep 0` ends at once; its parent then becomes `sleep 5`, which never reaps it.
+    const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 5 >/dev/null"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d) => resolve(String(d)))));
+      for (let i = 0; i < 100 && !isZombie(pid); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(isZombie(pid)).toBe(true);
+      expect(() => process.kill(pid, 0)).not.toThrow(); // it still takes signals
+      expect(LOCAL.alive(pid)).toBe(false);
+      expect(LOCAL.alive(parent.pid!)).toBe(true);
+      expect(isZombie(parent.pid!)).toBe(false);
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 });
