@@ -196,12 +196,9 @@ export async function resolveStackPending(
   }
   if (opts.planned) {
     // What a pending create left was removed above; it is not in the resources either way.
-    const named = (...types: string[]) => new Set(resources.filter((r) => types.includes(r.type)).map((r) => String(r.inputs?.name ?? "")));
-    const inState = {
-      pools: named("libvirt:index/pool:Pool"),
-      domains: named("libvirt:index/domain:Domain"),
-      volumes: named("libvirt:index/volume:Volume", "libvirt:index/cloudInitDisk:CloudInitDisk"),
-    };
+    const named = (...kinds: string[]) =>
+      new Set(resources.filter((r) => kinds.includes(LIBVIRT_KINDS[r.type])).map((r) => String(r.inputs?.name ?? "")));
+    const inState = { pools: named("pool"), domains: named("domain"), volumes: named("volume", "cloudinit") };
     const strays = await resolveStrays(opts.planned, inState, libvirt);
     notes.push(...strays.map((m) => `stack ${stack}: ${m}`));
   }

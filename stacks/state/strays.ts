@@ -54,8 +54,11 @@ export async function resolveStrays(planned: PlannedLibvirt, inState: NamesInSta
   const running: Array<{ name: string; state: string }> = [];
   const problems: string[] = [];
 
+  // A pool the hypervisor lacks holds no seed either.
+  let poolExists = true;
   if (!inState.pools.has(pool)) {
     const found = await libvirt.describe(uri, "pool", pool);
+    poolExists = found !== undefined;
     if (found !== undefined && (found.volumes ?? 1) > 0) {
       problems.push(
         `pool ${pool} on ${uri} holds ${found.volumes ?? "some"} volume(s), and the state does not hold the pool: it may be another stack's, or ` +
@@ -82,7 +85,7 @@ export async function resolveStrays(planned: PlannedLibvirt, inState: NamesInSta
       }
     }
     const seed = hostVolumeNames(host).seed;
-    if (!inState.volumes.has(seed) && (await libvirt.describe(uri, "volume", seed, pool)) !== undefined) {
+    if (poolExists && !inState.volumes.has(seed) && (await libvirt.describe(uri, "volume", seed, pool)) !== undefined) {
       removals.push({
         message: `volume ${seed} in pool ${pool} on ${uri}: not in the state (an upload that failed); deleted, written again by this run`,
         remove: () => libvirt.remove(uri, "volume", seed, pool),
