@@ -4,7 +4,7 @@ import type { FleetPlan } from "../plan";
 import type { FleetOutputs, HostOutput, HypervisorOutput, SiteOutput } from "../outputs/schema";
 import { Hypervisor } from "./hypervisor";
 import { MoodleHost } from "./moodle-host";
-import { MoodleSite } from "./moodle-site";
+import { declareMoodleSite } from "./moodle-site";
 import { declareQuietly } from "./declare-quietly";
 import type { FleetSecrets } from "./secrets";
 
@@ -31,7 +31,7 @@ export class Fleet extends pulumi.ComponentResource {
    * the plan waited at once (4,000 schools: 3.7 GiB, most of the time spent
    * in garbage collection). In a turn the registrations made so far are
    * sent, and the engine starts on them while the rest is declared. A host's
-   * 50 sites in one turn (260 resources) still left more objects in flight
+   * 50 sites in one turn (260 resources then) still left more objects in flight
    * than V8's young generation holds: each minor collection copied them all
    * (2,000 schools: 45 % of the CPU profile was garbage collection). A turn
    * per site takes a quarter to a third off the evaluation's CPU time and
@@ -74,16 +74,13 @@ export class Fleet extends pulumi.ComponentResource {
         const installs: Record<string, pulumi.Resource> = {};
         for (const schoolId of hostPlan.sites) {
           const sitePlan = plan.sitesById[schoolId];
-          const site = new MoodleSite(
-            {
-              plan: sitePlan,
-              hostPlan,
-              settings,
-              host,
-              installAfter: sitePlan.installAfter.map((id) => installs[id]),
-            },
-            { parent: host },
-          );
+          const site = declareMoodleSite({
+            plan: sitePlan,
+            hostPlan,
+            settings,
+            host,
+            installAfter: sitePlan.installAfter.map((id) => installs[id]),
+          });
           installs[schoolId] = site.install;
           adminPasswords[schoolId] = site.adminPassword;
           await nextTurn();
@@ -168,6 +165,6 @@ export function resourceCount(hypervisors: number, hosts: number, sites: number)
   // resize, domain, shutdown on delete, data disk growth, site tool upload, bootstrap, file system growth,
   // DNS records
   const perHost = 15;
-  const perSite = 2; // component, install
+  const perSite = 1; // install
   return 1 + perHypervisor * hypervisors + perHost * hosts + perSite * sites;
 }

@@ -70,7 +70,7 @@ export class MoodleHost extends pulumi.ComponentResource {
         connection: this.connection,
         // The script is idempotent, and a changed script updates in place:
         // with no `update` the provider runs `create` again (see
-        // MoodleSite's install). It names the site tool by its digest and
+        // the site's install, moodle-site.ts). It names the site tool by its digest and
         // installs it from the upload above: a new tool version is this one
         // update (beside the copy), which re-applies the host's sites with it.
         create: bootstrapScript,

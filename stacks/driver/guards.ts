@@ -1,6 +1,6 @@
 import { UsageError } from "../../tools/common/cli";
 import type { CellPreview } from "./preview-summary";
-import { dataLossSteps, SITE_TYPE } from "./steps";
+import { dataLossSteps } from "./steps";
 
 export interface DeletionCheck {
   /** Schools whose site would be deleted or replaced (its data lost), with their cell. */
@@ -25,8 +25,7 @@ export function checkDeletions(cells: readonly CellPreview[], allowDelete: numbe
   const sites = new Map<string, string>();
   const other: DeletionCheck["other"] = [];
   for (const c of cells) {
-    const siteGone = c.steps.filter((s) => s.type === SITE_TYPE && s.kind === "delete");
-    for (const s of [...siteGone, ...dataLossSteps(c.steps)]) {
+    for (const s of dataLossSteps(c.steps)) {
       if (s.school !== undefined && moved.has(s.school)) continue;
       if (s.school !== undefined) sites.set(s.school, c.cell);
       else other.push({ name: s.name, label: s.label, kind: s.kind, cell: c.cell });

@@ -1,4 +1,5 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { schoolOfResource } from "./steps";
 
 /**
  * One end of an engine step, as the cell process reduces an engine event:
@@ -82,19 +83,21 @@ export function nameOf(urn: string): string {
 /**
  * What a step is, across sites, hosts and hypervisors: the resource's type
  * and its role, which is its name without its owner's. Every resource of
- * the fleet is named after the component it belongs to, `<owner>` or
- * `<owner>-<role>` (a site's school id, a host VM's or a hypervisor's name,
- * infra/components), so taking the owner's name away works for any names
- * the config allows (a hypervisor may be called `east-2`). A provider's name
- * is its hypervisor's or, for a default provider, its version: the type
- * alone says what it is.
+ * the fleet is named after what it belongs to, `<owner>` or `<owner>-<role>`:
+ * a host VM's or a hypervisor's name (its component, the parent), or a
+ * site's school id (a site's install is a child of its host), so taking the
+ * owner's name away works for any names the config allows (a hypervisor may
+ * be called `east-2`). A provider's name is its hypervisor's or, for a
+ * default provider, its version: the type alone says what it is.
  */
 export function stepKind(type: string, name: string, owner: string | undefined): string {
   const token = shortType(type);
   if (type.startsWith("pulumi:providers:")) return token;
+  const school = schoolOfResource(name);
   let role = name;
   if (owner !== undefined && name === owner) role = "";
   else if (owner !== undefined && name.startsWith(`${owner}-`)) role = name.slice(owner.length + 1);
+  else if (school !== undefined && name.startsWith(`${school}-`)) role = name.slice(school.length + 1);
   return role === "" ? token : `${token} ${role}`;
 }
 

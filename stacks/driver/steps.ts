@@ -1,3 +1,4 @@
+import { RETIRED_SITE_TYPE } from "../../infra/components/retired-types";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 
 /** One engine step as a cell process reports it to the driver: small enough for IPC. */
@@ -25,7 +26,19 @@ export interface PlannedStep {
   holdsData: boolean;
 }
 
-export const SITE_TYPE = "moodle-fleet:infra:MoodleSite";
+/**
+ * A school's resources are named `<school id>-install` (its only one since
+ * the install became a child of its host, infra/components/moodle-site.ts),
+ * and in stacks made by older versions also `-dns`, `-db-password` and
+ * `-admin-password`, which show while a later version drops them. The
+ * component each site had until then is named after the school itself.
+ */
+const SCHOOL_RESOURCE = /^(\d{8})(?:-(?:install|dns|db-password|admin-password|database))?$/;
+
+/** The school a resource belongs to, from its own name; undefined for hosts' and hypervisors'. */
+export function schoolOfResource(name: string): string | undefined {
+  return SCHOOL_RESOURCE.exec(name)?.[1];
+}
 
 /**
  * The step an engine event announces, or undefined. `same`, `read` and
@@ -75,23 +88,18 @@ function kindOf(ops: ReadonlySet<string>): StepKind | undefined {
 
 /**
  * Name, school and meaning of a resource from its URN
- * (`urn:pulumi:STACK::PROJECT::ParentType$…$Type::name`). A site's children
- * are named `<school id>-install` (infra/components/moodle-site.ts), and in
- * stacks made by older versions also `-dns`, `-db-password` and
- * `-admin-password`, which show while this version drops them; the site
- * component is named after the school itself. A host's children are named
- * `<host>-…`, its sites' DNS records `<host>-dns`.
+ * (`urn:pulumi:STACK::PROJECT::ParentType$…$Type::name`): a school's by its
+ * name (SCHOOL_RESOURCE); a host's children are named `<host>-…`, its sites'
+ * DNS records `<host>-dns`.
  */
 export function describeResource(urn: string, type: string): Pick<PlannedStep, "name" | "school" | "label" | "holdsData"> {
   const parts = urn.split("::");
   const name = parts.length >= 4 ? parts.slice(3).join("::") : urn;
-  const typeChain = parts.length >= 4 ? parts[2].split("$") : [type];
-  const inSite = typeChain.slice(0, -1).includes(SITE_TYPE);
-  const school = type === SITE_TYPE ? name : inSite ? name.replace(/-(install|dns|db-password|admin-password)$/, "") : undefined;
+  const school = schoolOfResource(name);
   const suffix = /-([a-z]+(?:-[a-z]+)?)$/.exec(name)?.[1];
 
-  if (type === SITE_TYPE) return { name, school, label: "site", holdsData: false };
-  if (type === "command:remote:Command" && suffix === "install" && inSite)
+  if (type === RETIRED_SITE_TYPE) return { name, school, label: "site component (a record, no data)", holdsData: false };
+  if (type === "command:remote:Command" && suffix === "install" && school !== undefined)
     return { name, school, label: "site install (database and files)", holdsData: true };
   if (/(^|[:/])database:|Database$/i.test(type)) return { name, school, label: "database", holdsData: true };
   if (type.startsWith("libvirt:")) {
@@ -107,7 +115,7 @@ export function describeResource(urn: string, type: string): Pick<PlannedStep, "
     if (resource === "CloudInitDisk") return { name, school, label: "cloud-init disk", holdsData: false };
   }
   if (type === "command:local:Command" && suffix === "dns")
-    return { name, school, label: inSite ? "DNS record" : "DNS records (the host's sites)", holdsData: false };
+    return { name, school, label: school !== undefined ? "DNS record" : "DNS records (the host's sites)", holdsData: false };
   if (type === "random:index/randomPassword:RandomPassword") return { name, school, label: "generated password", holdsData: false };
   if (type === "command:remote:Command" && suffix === "bootstrap") return { name, school, label: "host bootstrap", holdsData: false };
   if (type === "command:remote:CopyToRemote" && suffix === "site-tool") return { name, school, label: "site tool upload", holdsData: false };

@@ -2,7 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { planFromStackConfig, CONFIG_NAMESPACE } from "../../infra/program";
 import { fleetInventory } from "../../infra/components/fleet";
-import { SITE_TYPE } from "../../stacks/driver/steps";
 
 /**
  * A cell program for the team tests (shared state, locks, backups, the
@@ -21,7 +20,7 @@ class SiteDatabase extends pulumi.ComponentResource {
 class TestSite extends pulumi.ComponentResource {
   readonly adminPassword: pulumi.Output<string>;
   constructor(schoolId: string) {
-    super(SITE_TYPE, schoolId, {}, {});
+    super("moodle-fleet:test:Site", schoolId, {}, {});
     const password = new random.RandomPassword(`${schoolId}-admin-password`, { length: 20, special: false }, { parent: this });
     new SiteDatabase(`${schoolId}-database`, { parent: this });
     this.adminPassword = password.result;

@@ -83,7 +83,8 @@ describe.skipIf(labSkipped)("the sample fleet, previewed by the real engine", ()
         ),
       ) as Record<string, number>;
       expect(countByType(types)).toEqual(mocked);
-      sites += mocked["moodle-fleet:infra:MoodleSite"] ?? 0;
+      // One install per site; the hosts' bootstrap and file system growth are the other remote commands.
+      sites += (mocked["command:remote:Command"] ?? 0) - 2 * (mocked["moodle-fleet:infra:MoodleHost"] ?? 0);
     }
     // Every school of the sample list has its site in exactly one cell.
     expect(sites).toBe(fs.readFileSync(fleet.schoolsFile, "utf8").trim().split("\n").length - 1);

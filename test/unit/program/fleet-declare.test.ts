@@ -21,12 +21,17 @@ interface Registration {
   stackFrames: number;
   retainOnDelete: boolean;
   ignoreChanges: string[];
+  parent: string;
+  /** The parent URN of each alias the registration names. */
+  aliasParents: string[];
 }
 
 interface RegisterRequest {
   getName(): string;
   getType(): string;
   getRetainondelete(): boolean;
+  getParent(): string;
+  getAliasesList(): { getSpec(): { getParenturn(): string } | undefined }[];
   getIgnorechangesList(): string[];
   getSourceposition(): unknown;
   getStacktrace(): { getFramesList(): unknown[] } | undefined;
@@ -47,6 +52,8 @@ async function declareFleetRecordingRegistrations(): Promise<Registration[]> {
           type: req.getType(),
           retainOnDelete: req.getRetainondelete(),
           ignoreChanges: req.getIgnorechangesList(),
+          parent: req.getParent(),
+          aliasParents: req.getAliasesList().map((a) => a.getSpec()?.getParenturn() ?? ""),
           sourcePosition: req.getSourceposition() !== undefined,
           stackFrames: req.getStacktrace()?.getFramesList().length ?? 0,
         });
@@ -82,12 +89,27 @@ describe("declaring the fleet", () => {
   it("registers the fleet's resources without a source position or stack trace, and only those", async () => {
     const registrations = await declareFleetRecordingRegistrations();
     const fleetResources = registrations.filter((r) => r.name !== "declared-after-the-fleet");
-    expect(fleetResources.length).toBeGreaterThan(100);
+    expect(fleetResources.length).toBeGreaterThan(60);
     const withTraces = fleetResources.filter((r) => r.sourcePosition || r.stackFrames > 0).map((r) => r.name);
     // The Fleet component itself is registered before declareQuietly.
     expect(withTraces).toEqual(["fleet"]);
     const after = registrations.find((r) => r.name === "declared-after-the-fleet");
     expect(after!.stackFrames).toBeGreaterThan(0);
+  });
+
+  it("gives each install its host as parent, and an alias to where it was under its site's own component", async () => {
+    const registrations = await declareFleetRecordingRegistrations();
+    const installs = registrations.filter((r) => /^\d{8}-install$/.test(r.name));
+    expect(installs.length).toBeGreaterThan(10);
+    for (const install of installs) {
+      const school = install.name.slice(0, 8);
+      expect(install.parent, install.name).toMatch(/[:$]moodle-fleet:infra:MoodleHost::[a-z0-9-]+-vm\d\d$/);
+      expect(install.aliasParents, install.name).toEqual([
+        install.parent.replace(/::([^:]+)$/, `$moodle-fleet:infra:MoodleSite::${school}`),
+      ]);
+    }
+    // Nothing else has an alias.
+    expect(registrations.filter((r) => r.aliasParents.length > 0).length).toBe(installs.length);
   });
 
   it("retains nothing on delete, and lets exactly the installs keep the stdin older versions gave them", async () => {

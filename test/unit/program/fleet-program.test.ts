@@ -65,7 +65,6 @@ describe("the fleet program under mocks, sample list", () => {
       "command:remote:Command": 2 * hosts.size + sites,
       // The site tool's files, per host.
       "command:remote:CopyToRemote": hosts.size,
-      "moodle-fleet:infra:MoodleSite": sites,
       // Each host's SSH host key seed; its private seed step, its shutdowns before a resize and
       // before a delete, its data disk growth and its sites' DNS records; each hypervisor's pool
       // permissions. No generated password: the hosts make them.
@@ -77,7 +76,7 @@ describe("the fleet program under mocks, sample list", () => {
     expect(run.resources.length).toBe(expectedResourceCount(shape));
     const names = new Set(run.resources.map((r) => r.name));
     for (const [id, host] of ledger) {
-      for (const n of [id, `${id}-install`, host, `${host}-site-tool`, `${host}-bootstrap`, `${host}-dns`]) {
+      for (const n of [`${id}-install`, host, `${host}-site-tool`, `${host}-bootstrap`, `${host}-dns`]) {
         expect(names, n).toContain(n);
       }
     }

@@ -4,7 +4,7 @@ import { checkDeletions, confirmDestroy, deletionRefusal, parseAllowDelete, read
 import type { CellPreview } from "../../../../stacks/driver/preview-summary";
 import { plannedSteps } from "../../../../stacks/driver/steps";
 import { UsageError } from "../../../../tools/common/cli";
-import { events, hostVolume, siteResources } from "./urns";
+import { events, hostVolume, retiredSiteComponent, siteResources } from "./urns";
 
 const removing = (c: string, ...schools: string[]): CellPreview => ({
   cell: c,
@@ -25,6 +25,15 @@ describe("checkDeletions", () => {
     ]);
     expect(checkDeletions(cells, 3).allowed).toBe(true);
     expect(checkDeletions(cells, 0).allowed).toBe(false);
+  });
+
+  it("allows the deletes of the site components an older stack holds: they are records, the installs stay", () => {
+    const upgrading: CellPreview = {
+      cell: "hv01",
+      ok: true,
+      steps: plannedSteps(events(["04101234", "04101246"].map((s) => retiredSiteComponent("prod-hv01", s)), "delete")),
+    };
+    expect(checkDeletions([upgrading], 0)).toMatchObject({ count: 0, allowed: true, sites: [] });
   });
 
   it("allows a plan that only adds or changes, with no flag", () => {

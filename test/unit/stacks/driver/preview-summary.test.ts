@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatPreviewMarkdown, PREVIEW_EXIT, previewExitCode, type CellPreview } from "../../../../stacks/driver/preview-summary";
 import { plannedSteps } from "../../../../stacks/driver/steps";
-import { events, hostVolume, siteResources } from "./urns";
+import { events, hostVolume, retiredSiteComponent, siteResources } from "./urns";
 
 const cell = (name: string, ...evts: Parameters<typeof plannedSteps>[0][]): CellPreview => ({ cell: name, ok: true, steps: plannedSteps(evts.flat()) });
 
@@ -13,12 +13,11 @@ describe("preview summary for a merge request", () => {
     ];
     const md = formatPreviewMarkdown("prod", cells);
     expect(md).toContain("**DATA LOSS**: 1 data-holding resource(s) would be deleted or replaced, sites of 1 school(s)");
-    expect(md).toMatch(/^\| hv01 \| 0 \| 0 \| 0 \| 2 \| \*\*data loss\*\* \|$/m);
-    expect(md).toMatch(/^\| hv02 \| 2 \| 0 \| 0 \| 0 \| {2}\|$/m);
-    expect(md).toMatch(/^\| \*\*total\*\* \| 2 \| 0 \| 0 \| 2 \|/m);
+    expect(md).toMatch(/^\| hv01 \| 0 \| 0 \| 0 \| 1 \| \*\*data loss\*\* \|$/m);
+    expect(md).toMatch(/^\| hv02 \| 1 \| 0 \| 0 \| 0 \| {2}\|$/m);
+    expect(md).toMatch(/^\| \*\*total\*\* \| 1 \| 0 \| 0 \| 1 \|/m);
     expect(md).toContain("**School 04101234** (hv01)");
     expect(md).toMatch(/^\| `04101234-install` \| site install \(database and files\) \| delete \| \*\*DATA LOSS\*\* \|$/m);
-    expect(md).toMatch(/^\| `04101234` \| site \| delete \| {2}\|$/m);
     // The added school is counted, not listed.
     expect(md).not.toContain("04101300");
     expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.dataLoss);
@@ -76,8 +75,20 @@ describe("preview summary for a merge request", () => {
     expect(md).toContain("**DATA LOSS**: 1 data-holding resource(s) would be deleted or replaced, sites of 1 school(s); 1 site(s) moved to another host");
     expect(md).toContain("MOVE 04101246 hv01-vm01 -> hv02-vm01");
     expect(md).toContain("**School 04101246** (hv01, moving to hv02-vm01: the old site is archived on the old host)");
-    expect(md).toMatch(/^\| hv02 \| 2 \| 0 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
+    expect(md).toMatch(/^\| hv02 \| 1 \| 0 \| 0 \| 0 \| \*\*data loss\*\* \|$/m);
     expect(previewExitCode(cells, [move])).toBe(PREVIEW_EXIT.dataLoss);
+  });
+
+  it("lists the site components an older stack drops under their schools, without data loss", () => {
+    const schools = ["04101234", "04101246"];
+    const cells = [cell("hv01", events(schools.map((s) => retiredSiteComponent("prod-hv01", s)), "delete"))];
+    const md = formatPreviewMarkdown("prod", cells);
+    expect(md).toContain("Changes, no data loss.");
+    for (const s of schools) {
+      expect(md).toContain(`**School ${s}** (hv01)`);
+      expect(md).toContain(`| \`${s}\` | site component (a record, no data) | delete |  |`);
+    }
+    expect(previewExitCode(cells)).toBe(PREVIEW_EXIT.changes);
   });
 
   it("uses four distinct exit codes beside 0", () => {

@@ -18,17 +18,26 @@ import { fleetProgram, DEFAULT_INPUTS } from "../../../../infra/program";
 import { runUnderMocks, stackConfigValues, testSecrets } from "../../../support/mocks";
 import { repoRoot } from "../../../../stacks/toolchain";
 import { TYPES, urn } from "./urns";
+import * as fs from "node:fs";
+
+/** The sample fleet's schools: one row each in its ledger. */
+function ledgerSchools(): number {
+  return fs.readFileSync(DEFAULT_INPUTS.ledgerFile, "utf8").trim().split("\n").length - 1;
+}
 
 const STACK = "prod-hv01";
 const FLEET = "moodle-fleet:infra:Fleet";
 const HYPERVISOR = "moodle-fleet:infra:Hypervisor";
 const HOST = "moodle-fleet:infra:MoodleHost";
 const VM = "moodle-fleet:infra:HostVm";
-const SITE = "moodle-fleet:infra:MoodleSite";
+const RETIRED_SITE = "moodle-fleet:infra:MoodleSite";
 const T0 = 1_800_000_000_000;
 
-const install = (school: string) => urn(STACK, [FLEET, HYPERVISOR, HOST, SITE], TYPES.remote, `${school}-install`);
-const siteUrn = (school: string) => urn(STACK, [FLEET, HYPERVISOR, HOST], SITE, school);
+const install = (school: string) => urn(STACK, [FLEET, HYPERVISOR, HOST], TYPES.remote, `${school}-install`);
+const hostUrn = (host: string) => urn(STACK, [FLEET, HYPERVISOR], HOST, host);
+// A stack made while each site had a component of its own.
+const retiredSiteUrn = (school: string) => urn(STACK, [FLEET, HYPERVISOR, HOST], RETIRED_SITE, school);
+const retiredInstall = (school: string) => urn(STACK, [FLEET, HYPERVISOR, HOST, RETIRED_SITE], TYPES.remote, `${school}-install`);
 
 const start = (u: string, op: string, kind: string, at: number): StepMark => ({ at, urn: u, op, phase: "start", kind });
 const ok = (u: string, op: string, at: number): StepMark => ({ at, urn: u, op, phase: "ok" });
@@ -55,19 +64,20 @@ function engineEvent(
 describe("step marks from engine events", () => {
   it("starts a step at a resource's pre-event, named by its kind, and ends it at its outputs or its failure", () => {
     const u = install("04190001");
-    const pre = stepMark(engineEvent("resourcePreEvent", "create", u, TYPES.remote, { parent: siteUrn("04190001") }), T0);
+    const pre = stepMark(engineEvent("resourcePreEvent", "create", u, TYPES.remote, { parent: hostUrn("hv01-vm01") }), T0);
     expect(pre).toEqual({ at: T0, urn: u, op: "create", phase: "start", kind: "command:remote:Command install" });
     expect(stepMark(engineEvent("resOutputsEvent", "create", u, TYPES.remote), T0 + 5)).toEqual({ at: T0 + 5, urn: u, op: "create", phase: "ok" });
     expect(stepMark(engineEvent("resOpFailedEvent", "create", u, TYPES.remote), T0 + 5)?.phase).toBe("failed");
-    // A delete has only the old state; its owner comes from there.
-    const del = stepMark(engineEvent("resourcePreEvent", "delete", u, TYPES.remote, { parent: siteUrn("04190001"), state: "old" }), T0);
+    // A delete has only the old state; its owner comes from there, in an older stack the site's component.
+    const old = retiredInstall("04190001");
+    const del = stepMark(engineEvent("resourcePreEvent", "delete", old, TYPES.remote, { parent: retiredSiteUrn("04190001"), state: "old" }), T0);
     expect(del?.kind).toBe("command:remote:Command install");
   });
 
   it("leaves out same steps, a replacement's marker step, the stack, components and preview events", () => {
     const u = install("04190001");
-    expect(stepMark(engineEvent("resourcePreEvent", "same", u, TYPES.remote, { parent: siteUrn("04190001") }), T0)).toBeUndefined();
-    expect(stepMark(engineEvent("resourcePreEvent", "replace", u, TYPES.remote, { parent: siteUrn("04190001") }), T0)).toBeUndefined();
+    expect(stepMark(engineEvent("resourcePreEvent", "same", u, TYPES.remote, { parent: hostUrn("hv01-vm01") }), T0)).toBeUndefined();
+    expect(stepMark(engineEvent("resourcePreEvent", "replace", u, TYPES.remote, { parent: hostUrn("hv01-vm01") }), T0)).toBeUndefined();
     expect(stepMark(engineEvent("resOutputsEvent", "replace", u, TYPES.remote), T0)).toBeUndefined();
     // A refresh's end carries the change it found.
     expect(stepMark(engineEvent("resOutputsEvent", "same", u, TYPES.remote), T0)?.phase).toBe("ok");
@@ -75,8 +85,8 @@ describe("step marks from engine events", () => {
     expect(stepMark(engineEvent("resOutputsEvent", "create", u, TYPES.remote, { planning: true }), T0)).toBeUndefined();
     const stack = `urn:pulumi:${STACK}::moodle-fleet::pulumi:pulumi:Stack::moodle-fleet-${STACK}`;
     expect(stepMark(engineEvent("resourcePreEvent", "create", stack, "pulumi:pulumi:Stack", { custom: false }), T0)).toBeUndefined();
-    expect(stepMark(engineEvent("resourcePreEvent", "create", siteUrn("04190001"), SITE, { custom: false }), T0)).toBeUndefined();
-    expect(stepMark(engineEvent("resOutputsEvent", "create", siteUrn("04190001"), SITE, { custom: false }), T0)).toBeUndefined();
+    expect(stepMark(engineEvent("resourcePreEvent", "delete", retiredSiteUrn("04190001"), RETIRED_SITE, { custom: false, state: "old" }), T0)).toBeUndefined();
+    expect(stepMark(engineEvent("resOutputsEvent", "delete", retiredSiteUrn("04190001"), RETIRED_SITE, { custom: false, state: "old" }), T0)).toBeUndefined();
     // Another package's component: the engine leaves `custom` out.
     expect(stepMark(engineEvent("resourcePreEvent", "create", "urn:x::y::other:index:Thing::a", "other:index:Thing", { custom: false }), T0)).toBeUndefined();
   });
@@ -215,7 +225,7 @@ describe("the kind of a step", () => {
         ].sort(),
       );
       // One install per site, one bootstrap per host: the kinds gather them all.
-      expect(kinds.get("command:remote:Command install")).toBe(registered.filter((r) => r.type === SITE).length);
+      expect(kinds.get("command:remote:Command install")).toBe(ledgerSchools());
       expect(kinds.get("command:remote:Command bootstrap")).toBe(registered.filter((r) => r.type === HOST).length);
       expect(kinds.get("libvirt:index:Domain")).toBe(registered.filter((r) => r.type === VM).length);
     });

@@ -42,9 +42,10 @@ describe("plannedSteps", () => {
     expect(dataLossSteps(steps).map((s) => s.name)).toEqual(["04101234-install"]);
   });
 
-  it("counts a created site as two creates and loses nothing", () => {
+  it("counts a created site as one create and loses nothing", () => {
     const steps = plannedSteps(events(siteResources("prod-hv01", "04101300"), "create"));
-    expect(countSteps(steps)).toEqual({ create: 2, update: 0, replace: 0, delete: 0 });
+    expect(countSteps(steps)).toEqual({ create: 1, update: 0, replace: 0, delete: 0 });
+    expect(steps[0]).toMatchObject({ name: "04101300-install", school: "04101300", label: "site install (database and files)" });
     expect(dataLossSteps(steps)).toEqual([]);
   });
 });

@@ -22,20 +22,26 @@ export function urn(stack: string, parents: readonly string[], type: string, nam
   return `urn:pulumi:${stack}::moodle-fleet::${[...parents, type].join("$")}::${name}`;
 }
 
-/** The two resources of one school's site (infra/components/moodle-site.ts). */
+/** The resources of one school's site: its install, a child of its host (infra/components/moodle-site.ts). */
 export function siteResources(stack: string, school: string): { urn: string; type: string }[] {
-  return olderSiteResources(stack, school).filter((r) => r.type === SITE || r.urn.endsWith("-install"));
+  return [{ urn: urn(stack, [FLEET, HYPERVISOR, HOST], TYPES.remote, `${school}-install`), type: TYPES.remote }];
+}
+
+/** The component each site had while its install was a child of it: a stack made then holds one per site. */
+export function retiredSiteComponent(stack: string, school: string): { urn: string; type: string } {
+  return { urn: urn(stack, [FLEET, HYPERVISOR, HOST], SITE, school), type: SITE };
 }
 
 /**
  * The five resources of a site made before the hosts kept its passwords:
- * two generated passwords and its own DNS record besides the two above. A
- * stack made then still holds them until this version's first `up`.
+ * its component, its install under it, two generated passwords and its own
+ * DNS record. A stack made then still holds them until a later version's
+ * first `up`.
  */
 export function olderSiteResources(stack: string, school: string): { urn: string; type: string }[] {
   const inSite = [FLEET, HYPERVISOR, HOST, SITE];
   return [
-    { urn: urn(stack, [FLEET, HYPERVISOR, HOST], SITE, school), type: SITE },
+    retiredSiteComponent(stack, school),
     { urn: urn(stack, inSite, TYPES.password, `${school}-db-password`), type: TYPES.password },
     { urn: urn(stack, inSite, TYPES.password, `${school}-admin-password`), type: TYPES.password },
     { urn: urn(stack, inSite, TYPES.dns, `${school}-dns`), type: TYPES.dns },
