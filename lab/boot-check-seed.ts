@@ -3,8 +3,9 @@
  * fleet's own generators (infra/scripts), as a host of the lab would get
  * them: the cloud-init seed (user-data, meta-data, network-config), the
  * host bootstrap, whose release is the image's Moodle stand-in, and where
- * the site tool's folder goes before it (site-tool-upload: the directory a
- * host's site-tool step copies it to).
+ * the site tool's folder goes before it (site-tool-source: the folder in
+ * this checkout; site-tool-upload: the directory a host's site-tool step
+ * copies it to).
  *
  *   npx tsx lab/boot-check-seed.ts --name NAME --addr IP --prefix N --gateway IP
  *       --ssh-key FILE.pub --standin-sha256 HEX --out DIR
@@ -18,6 +19,7 @@ import {
   cloudInitUserData,
   DEFAULT_SYSTEM_PATHS,
   hostBootstrapScript,
+  SITE_TOOL_SOURCE_DIR,
   siteToolUploadDir,
   type HostScriptInput,
 } from "../infra/scripts";
@@ -66,6 +68,7 @@ function main(): void {
   writeFileSync(join(out, "network-config"), cloudInitNetworkConfig(host));
   writeFileSync(join(out, "bootstrap.sh"), hostBootstrapScript(host), { mode: 0o700 });
   writeFileSync(join(out, "site-tool-upload"), `${siteToolUploadDir(DEFAULT_SYSTEM_PATHS)}\n`);
+  writeFileSync(join(out, "site-tool-source"), `${SITE_TOOL_SOURCE_DIR}\n`);
 }
 
 try {

@@ -303,7 +303,7 @@ EOF
 if ((run_bootstrap)); then
   # The site tool's folder where the host's site-tool step (SFTP) puts it.
   upload=$(cat "$work/seed/site-tool-upload")
-  tar -C "$LAB_DIR/../infra/host-tool" -cf - . | guest_ssh "mkdir -p -- '$upload' && tar -C '$upload' -xf -" ||
+  tar -C "$(cat "$work/seed/site-tool-source")" -cf - . | guest_ssh "mkdir -p -- '$upload' && tar -C '$upload' -xf -" ||
     lab_die "could not copy the site tool to the guest"
   t0=$(date +%s.%N)
   rc1=$(bootstrap_run 1)

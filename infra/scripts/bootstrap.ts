@@ -385,7 +385,10 @@ commit_files`,
     ],
     tag: `host ${host.hostName}`,
     vars,
-    fns: ["ensureDir", "putFile", "mysqlRoot", "phpVersion", "phpPreflight", "lock", "reload", "packages", "release", "redis", ...(!("git" in host.release) || host.pluginBundle ? (["fetch"] as const) : [])],
+    // The functions are the site tool's own lib.sh, from the copy checked
+    // against the digest: the script's text (kept twice in the state) holds
+    // only what is this host's.
+    lib: { before: siteToolInstallSection(), source: '"$TOOL_NOW/lib.sh"' },
     body,
   });
 }
@@ -409,12 +412,51 @@ ${assignments([
 }
 
 /**
- * The site tool, installed once per version: its files, uploaded beside
- * this script by MoodleHost's copy step, go into a staging directory, are
- * checked against the digest this script was generated with, and move to
- * `<siteToolDir>/<digest>`; then the stable link switches to them in one
- * rename. A directory of that digest is never written again, and uploads of
- * other versions are removed.
+ * The site tool, installed once per version, before anything else: the
+ * script's shell functions are the tool's lib.sh, so this part has none of
+ * them. The files uploaded beside this script by MoodleHost's copy step go
+ * into a staging directory, are checked against the digest this script was
+ * generated with, and move to `<siteToolDir>/<digest>`. A directory of that
+ * digest is never written again. A missing or altered upload stops the
+ * script before it changes anything on the host.
+ */
+function siteToolInstallSection(): string {
+  const files = siteToolFiles();
+  const executable = files.filter((f) => f.mode === 0o700).map((f) => `  chmod 0700 "$TOOL_STAGE/${f.path}"`);
+  return `# The site tool of this version, from its upload, before anything else.
+tool_fail() {
+  printf '%s\\n' "moodle-fleet[$TAG]: error: $*" >&2
+  exit 1
+}
+[ "$EUID" -eq 0 ] || tool_fail "must run as root"
+TOOL_NOW=$SITE_TOOL_DIR/$SITE_TOOL_DIGEST
+if [ ! -d "$TOOL_NOW" ]; then
+  printf '%s\\n' "moodle-fleet[$TAG]: installing the site tool $SITE_TOOL_DIGEST" >&2
+  (umask 022 && mkdir -p -- "$SITE_TOOL_DIR")
+  chmod 0755 "$SITE_TOOL_DIR"
+  chown root:root "$SITE_TOOL_DIR"
+  [ -d "$SITE_TOOL_UPLOAD" ] || tool_fail "the site tool $SITE_TOOL_DIGEST was not uploaded to $SITE_TOOL_UPLOAD (the host's site-tool step copies it)"
+  TOOL_STAGE=$(mktemp -d -- "$SITE_TOOL_DIR/.stage.XXXXXX")
+  trap 'rm -rf -- "$TOOL_STAGE"' EXIT
+  TOOL_FILES=(${files.map((f) => f.path).join(" ")})
+  for TOOL_FILE in "\${TOOL_FILES[@]}"; do
+    [ -f "$SITE_TOOL_UPLOAD/$TOOL_FILE" ] && [ ! -L "$SITE_TOOL_UPLOAD/$TOOL_FILE" ] || tool_fail "the site tool's files in $SITE_TOOL_UPLOAD do not match their digest ($TOOL_FILE is missing)"
+    case $TOOL_FILE in */*) mkdir -p -- "$TOOL_STAGE/\${TOOL_FILE%/*}" ;; esac
+    cp -- "$SITE_TOOL_UPLOAD/$TOOL_FILE" "$TOOL_STAGE/$TOOL_FILE"
+    chmod 0600 "$TOOL_STAGE/$TOOL_FILE"
+  done
+${executable.join("\n")}
+  TOOL_SUM=$(cd "$TOOL_STAGE" && sha256sum -- "\${TOOL_FILES[@]}" | sha256sum)
+  [ "\${TOOL_SUM%% *}" = "$SITE_TOOL_DIGEST" ] || tool_fail "the site tool's files in $SITE_TOOL_UPLOAD do not match their digest"
+  chmod 0755 "$TOOL_STAGE"
+  mv -- "$TOOL_STAGE" "$TOOL_NOW"
+  trap - EXIT
+fi`;
+}
+
+/**
+ * The site tool linked under its stable name, with the host configuration
+ * it reads; uploads of other versions are removed.
  *
  * A new version then re-applies every site its sites directory records and
  * that another version last applied (`moodle-fleet-site reapply ID`), so a
@@ -431,31 +473,11 @@ ${assignments([
  * last applied it).
  */
 function siteToolSection(paths: SystemPaths): string {
-  const files = siteToolFiles();
-  const dirs = [...new Set(files.map((f) => f.path.split("/").slice(0, -1).join("/")).filter((d) => d !== ""))];
-  const copies = files
-    .map((f) => `  cp -- "$SITE_TOOL_UPLOAD/${f.path}" "$TOOL_STAGE/${f.path}"
-  chmod ${f.mode.toString(8).padStart(4, "0")} "$TOOL_STAGE/${f.path}"`)
-    .join("\n");
   return `# The site tool and the host configuration it reads.
 ensure_dir "$FLEET_ETC" 0755 root root
 ensure_dir "$SITES_DIR" 0700 root root
 put_file "$SITE_TOOL_HOST_CONF" 0644 root root ${heredoc(siteToolHostConf(paths)).trimEnd()}
 commit_files
-TOOL_NOW=$SITE_TOOL_DIR/$SITE_TOOL_DIGEST
-if [ ! -d "$TOOL_NOW" ]; then
-  log "installing the site tool $SITE_TOOL_DIGEST"
-  ensure_dir "$SITE_TOOL_DIR" 0755 root root
-  [ -d "$SITE_TOOL_UPLOAD" ] || die "the site tool $SITE_TOOL_DIGEST was not uploaded to $SITE_TOOL_UPLOAD (the host's site-tool step copies it)"
-  TOOL_STAGE=$(mktemp -d -- "$SITE_TOOL_DIR/.stage.XXXXXX")
-  CLEANUP+=("$TOOL_STAGE")
-${dirs.map((d) => `  mkdir -- "$TOOL_STAGE/${d}"`).join("\n")}
-${copies}
-  TOOL_SUM=$(cd "$TOOL_STAGE" && sha256sum -- ${files.map((f) => f.path).join(" ")} | sha256sum)
-  [ "\${TOOL_SUM%% *}" = "$SITE_TOOL_DIGEST" ] || die "the site tool's files in $SITE_TOOL_UPLOAD do not match their digest"
-  chmod 0755 "$TOOL_STAGE"
-  mv -- "$TOOL_STAGE" "$TOOL_NOW"
-fi
 for UPLOAD in "\${SITE_TOOL_UPLOAD%/*}"/*; do
   [ -e "$UPLOAD" ] && [ "$UPLOAD" != "$SITE_TOOL_UPLOAD" ] || continue
   rm -rf -- "$UPLOAD"

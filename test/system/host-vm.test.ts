@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { loadStackConfig } from "../../infra/config";
-import { buildFleetPlan, type FleetPlan } from "../../infra/plan";
+import { buildFleetPlan, hostVolumeNames, type FleetPlan } from "../../infra/plan";
 import { Hypervisor } from "../../infra/components/hypervisor";
 import { HostVm } from "../../infra/components/host-vm";
 import { hostScriptInput } from "../../infra/components/script-inputs";
@@ -127,7 +127,8 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     const folder = fs.statSync(poolPath);
     expect(folder.mode & 0o777).toBe(0o710);
     expect([folder.uid, folder.gid]).toEqual([0, qemuGid]);
-    for (const name of ["lab01-vm01-root.qcow2", "lab01-vm01-data.qcow2", "lab01-vm01-seed.iso"]) {
+    const volumes = hostVolumeNames("lab01-vm01");
+    for (const name of [volumes.root, volumes.data, volumes.seed]) {
       const file = fs.statSync(path.join(poolPath, name));
       expect((file.mode & 0o777).toString(8), name).toBe("600");
       // The VM runs: libvirt's dynamic ownership lent the file to QEMU.
@@ -137,7 +138,7 @@ describe.skipIf(labSkipped)("a host VM from the fleet's components, on the lab's
     // Another local user can neither list the folder nor open a disk by its name.
     const asNobody = (...args: string[]) => spawnSync("runuser", ["-u", "nobody", "--", ...args], { encoding: "utf8" });
     expect(asNobody("ls", poolPath).status).not.toBe(0);
-    expect(asNobody("head", "-c", "1", path.join(poolPath, "lab01-vm01-seed.iso")).status).not.toBe(0);
+    expect(asNobody("head", "-c", "1", path.join(poolPath, volumes.seed)).status).not.toBe(0);
   });
 
   it("the guest presents the generated host key and no other, and a connection pinned to it succeeds", async () => {

@@ -255,12 +255,12 @@ redis-cli --raw GET moodle:${b}:probe`,
 
     const preview = await driver("preview");
     times["add: preview"] = preview.seconds;
-    // Its site component and install, and its host's records gain its name; nothing else changes.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 2, update: 1, replace: 0, delete: 0 });
+    // Its install, and its host's records gain its name; nothing else changes.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 1, update: 1, replace: 0, delete: 0 });
     const up = await driver("up");
     times["add: up"] = up.seconds;
     expect(up.code).toBe(0);
-    expect(changed(totals(up.stdout))).toEqual({ create: 2, update: 1, replace: 0, delete: 0 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 1, update: 1, replace: 0, delete: 0 });
 
     outputs = await readOutputs();
     expect(Object.keys(outputs.sites)).toHaveLength(7);
@@ -305,12 +305,12 @@ redis-cli --raw GET moodle:${b}:probe`,
 
     const preview = await driver("preview");
     times["remove: preview"] = preview.seconds;
-    // Its two resources; its host's records lose its name, which removes the record.
-    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 2 });
+    // Its install; its host's records lose its name, which removes the record.
+    expect(changed(totals(preview.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 1 });
     const up = await driver("up", "--allow-delete", "1");
     times["remove: up"] = up.seconds;
     expect(up.code).toBe(0);
-    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 2 });
+    expect(changed(totals(up.stdout))).toEqual({ create: 0, update: 1, replace: 0, delete: 1 });
 
     const archives = await onHost(address, `stat -c '%a %n' /srv/moodle/archive/${NEW_SCHOOL.id}-*.tar.gz`);
     const lines = archives.stdout.trim().split("\n");

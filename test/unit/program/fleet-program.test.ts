@@ -118,8 +118,13 @@ describe("the fleet program under mocks, sample list", () => {
       expect(upload.inputs.remotePath).toBe(siteToolUploadDir(DEFAULT_SYSTEM_PATHS));
       const bootstrap = run.resources.find((r) => r.name === `${host}-bootstrap`)!;
       expect(bootstrap.inputs.create).toContain(siteToolUploadDir(DEFAULT_SYSTEM_PATHS));
-      // None of the tool's own lines is in the bootstrap's text.
+      // None of the tool's own lines is in the bootstrap's text, not even lib.sh's functions, which it
+      // sources from the installed copy.
       expect(bootstrap.inputs.create).not.toContain(lib.split("\n").find((l) => l.length > 60));
+      const functions = lib.split("\n").filter((l) => /^[a-z_]+\(\) \{/.test(l));
+      expect(functions.length).toBeGreaterThan(10);
+      for (const f of functions) expect(bootstrap.inputs.create, f).not.toContain(f);
+      expect(bootstrap.inputs.create).toMatch(/^source "\$TOOL_NOW\/lib\.sh"$/m);
     }
   });
 

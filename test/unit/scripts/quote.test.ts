@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { libSection } from "../../../infra/scripts/bash";
+import { LIB_SH_PATH } from "../../../infra/scripts/bash";
 import { base64Embed, heredoc, phpQuote, shellJoin, shellQuote, sqlIdent, sqlQuote } from "../../../infra/scripts/quote";
 
 const hasPhp = spawnSync("bash", ["-c", "command -v php"]).status === 0;
@@ -111,13 +112,14 @@ describe("phpQuote / sqlQuote / sq_escape", () => {
   });
 
   it("the shell's sq_escape matches phpQuote for any secret, in the scripts' C locale too", () => {
-    const fn = libSection("sqEscape");
+    const fn = /^sq_escape\(\) \{\n[^]*?\n\}$/m.exec(readFileSync(LIB_SH_PATH, "utf8"))?.[0];
+    expect(fn).toBeDefined();
     const samples = fc.sample(anyText, 200);
     for (const locale of ["C", "C.UTF-8"]) {
       // Each sample is an argument, as the scripts pass secrets: sq_escape "$k".
       const outputs = bashPrintsEach(
         samples.map((_, k) => `sq_escape "\${${k + 1}}"`),
-        { prelude: fn, args: samples, env: { ...process.env, LC_ALL: locale } },
+        { prelude: fn!, args: samples, env: { ...process.env, LC_ALL: locale } },
       );
       expect(mismatches(samples, outputs, (s) => Buffer.from(phpQuote(s).slice(1, -1), "utf8"))).toEqual([]);
     }
