@@ -30,6 +30,21 @@ path_without() {
   printf '%s' "$out"
 }
 
+# The CLI writes a debug log of each of its runs under PULUMI_HOME/logs
+# (every engine event, every resource's properties, encrypted once a stack's
+# secrets are known; kept up to 500 MB). Nothing of the project reads them,
+# and they cost a seventh of the engine's CPU in a no-op `up`
+# (bench/RESULTS.md). With a file where the folder would be, the CLI finds
+# automatic logging unavailable and goes on without it; `--logtostderr -v N`
+# still logs on demand.
+without_automatic_logs() {
+  local logs="$PULUMI_HOME/logs"
+  [[ -f $logs && ! -s $logs ]] && return
+  rm -rf -- "$logs"
+  mkdir -p -- "$PULUMI_HOME"
+  : >"$logs"
+}
+
 # Shell exports for running the project's pulumi by hand, with the engine's
 # garbage collector as the driver runs it (toolchain/engine-gc.env).
 write_env_file() {

@@ -77,5 +77,6 @@ if [[ "$(cat "$sdk_stamp" 2>/dev/null)" != "$sdk_hash" || ! -f "$sdk/bin/index.j
   echo "$sdk_hash" >"$sdk_stamp"
 fi
 
+without_automatic_logs
 write_env_file
 log "toolchain ready: $("$cli" version), plugins in $PULUMI_HOME"

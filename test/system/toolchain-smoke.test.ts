@@ -56,6 +56,15 @@ describe.skipIf(labSkipped)("toolchain smoke: real CLI and plugins", () => {
     expect(Object.keys(changes).filter((k) => k !== "same")).toEqual([]);
   });
 
+  it("leaves no debug log of its runs behind (toolchain/setup.sh turns the CLI's automatic logs off)", () => {
+    const home = path.join(repoRoot, ".toolchain", "pulumi-home");
+    const logs = fs.statSync(path.join(home, "logs"));
+    expect(logs.isFile()).toBe(true);
+    expect(logs.size).toBe(0);
+    const found = fs.readdirSync(home, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".log") && !f.startsWith("plugins"));
+    expect(found).toEqual([]);
+  });
+
   it("destroy removes the pool", async () => {
     const res = await stack.destroy({ color: "never" });
     expect(res.summary.result).toBe("succeeded");
