@@ -7,7 +7,6 @@ import { siteScriptInput } from "./script-inputs";
 import type { MoodleHost } from "./moodle-host";
 import { RETIRED_SITE_TYPE } from "./retired-types";
 
-
 export interface MoodleSiteArgs {
   plan: PlannedSite;
   hostPlan: PlannedHost;
