@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+// Every project shares the run's private TMPDIR (test/support/scratch-tmp.ts).
+const globalSetup = ["test/support/scratch-tmp.ts"];
+
 // Three projects: `unit` is the fast inner loop (pure code and Pulumi mocks);
 // `shell` runs the host bootstrap and the site tool in sandboxes of stub
 // commands (minutes: a bootstrap run starts a few hundred processes);
@@ -10,6 +13,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          globalSetup,
           include: ["test/unit/**/*.test.ts"],
           testTimeout: 60_000,
         },
@@ -17,6 +21,7 @@ export default defineConfig({
       {
         test: {
           name: "shell",
+          globalSetup,
           include: ["test/shell/**/*.test.ts"],
           testTimeout: 60_000,
         },
@@ -24,6 +29,7 @@ export default defineConfig({
       {
         test: {
           name: "system",
+          globalSetup,
           include: ["test/system/**/*.test.ts"],
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,

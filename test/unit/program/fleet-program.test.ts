@@ -190,8 +190,9 @@ describe("a tier change", () => {
 
 describe("a school name is data, never code", () => {
   it("yields scripts that pass bash -n and keep the name literal", async () => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-inject-"));
-    const marker = path.join(work, "PWNED");
+    // Short paths: the marker appears three times in a name of at most 200 characters.
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "inj-"));
+    const marker = path.join(work, "P");
     const evil = `Schüle "Öhringen" $(touch ${marker}) \`touch ${marker}\` 'x'; touch ${marker}`;
     const schools = fs.readFileSync(DEFAULT_INPUTS.schoolsFile, "utf8").split("\n");
     const [id] = schools[1].split(",");
