@@ -45,13 +45,14 @@ exists() { lv vol-info --pool "$POOL" "$1" >/dev/null 2>&1; }
 mode_of() { lv vol-dumpxml --pool "$POOL" "$1" | sed -n 's|.*<mode>\([0-7]*\)</mode>.*|\1|p' | head -n 1; }
 private() { [[ -n $1 ]] && (((8#$1 & 8#077) == 0)); }
 
+# Removed however the script ends (a failed virsh call ends it at once).
+work=$(mktemp -d)
+trap 'rm -rf -- "$work"' EXIT
+
 # Copies volume $1 into a new 0600 volume $2, inside libvirtd.
 copy_private() {
-  local capacity xml
+  local capacity xml=$work/volume.xml
   capacity=$(lv vol-info --bytes --pool "$POOL" "$1" | awk '$1 == "Capacity:" { print $2 }')
-  xml=$(mktemp)
-  # shellcheck disable=SC2064
-  trap "rm -f '$xml'" RETURN
   printf '<volume><name>%s</name><capacity unit="bytes">%s</capacity><target><format type="raw"/><permissions><mode>0600</mode></permissions></target></volume>\n' \
     "$2" "$capacity" >"$xml"
   lv vol-create-from --pool "$POOL" --inputpool "$POOL" "$xml" "$1" >/dev/null
