@@ -119,8 +119,25 @@ export function describeResource(urn: string, type: string): Pick<PlannedStep, "
   if (type === "random:index/randomPassword:RandomPassword") return { name, school, label: "generated password", holdsData: false };
   if (type === "command:remote:Command" && suffix === "bootstrap") return { name, school, label: "host bootstrap", holdsData: false };
   if (type === "command:remote:CopyToRemote" && suffix === "site-tool") return { name, school, label: "site tool upload", holdsData: false };
+  const helper = HOST_HELPER_STEPS.find((h) => h.type === type && name.endsWith(h.suffix));
+  if (helper) return { name, school, label: helper.label, holdsData: false };
   return { name, school, label: type, holdsData: false };
 }
+
+/**
+ * The small steps around a host's VM, named by what they are for: a preview
+ * that updates them (a new version of their script re-runs each once) then
+ * says which, instead of a bare resource type. None of them holds data.
+ */
+const HOST_HELPER_STEPS: ReadonlyArray<{ suffix: string; type: string; label: string }> = [
+  { suffix: "-private-volumes", type: "command:local:Command", label: "seed made root-only (hypervisor)" },
+  { suffix: "-pool-permissions", type: "command:local:Command", label: "storage pool permissions (hypervisor)" },
+  { suffix: "-shutdown-on-delete", type: "command:local:Command", label: "clean shutdown before a VM's delete (hypervisor)" },
+  { suffix: "-shutdown-for-resize", type: "command:local:Command", label: "clean shutdown for a VM's resize (hypervisor)" },
+  { suffix: "-grow-data-disk", type: "command:local:Command", label: "data disk growth (hypervisor)" },
+  { suffix: "-grow-file-system", type: "command:remote:Command", label: "data file system growth (VM)" },
+  { suffix: "-host-key", type: "random:index/randomBytes:RandomBytes", label: "VM's SSH host key" },
+];
 
 export interface StepCounts {
   create: number;

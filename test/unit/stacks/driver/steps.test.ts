@@ -74,6 +74,20 @@ describe("describeResource", () => {
     expect(describeResource(urn("prod-hv01", host, TYPES.remote, "hv01-vm01-bootstrap"), TYPES.remote)).toMatchObject({ label: "host bootstrap" });
   });
 
+  it("names the steps around a host's VM by what they are for, none holding data", () => {
+    const hostVm = ["moodle-fleet:infra:Fleet", "moodle-fleet:infra:Hypervisor", "moodle-fleet:infra:MoodleHost", "moodle-fleet:infra:HostVm"];
+    const local = "command:local:Command";
+    const of = (type: string, name: string) => describeResource(urn("prod-hv01", hostVm, type, name), type);
+    expect(of(local, "hv01-vm01-private-volumes")).toMatchObject({ label: "seed made root-only (hypervisor)", holdsData: false });
+    expect(of(local, "hv01-vm01-shutdown-on-delete")).toMatchObject({ label: "clean shutdown before a VM's delete (hypervisor)" });
+    expect(of(local, "hv01-vm01-grow-data-disk")).toMatchObject({ label: "data disk growth (hypervisor)", holdsData: false });
+    expect(of(TYPES.remote, "hv01-vm01-grow-file-system")).toMatchObject({ label: "data file system growth (VM)" });
+    expect(of("random:index/randomBytes:RandomBytes", "hv01-vm01-host-key")).toMatchObject({ label: "VM's SSH host key" });
+    // The name alone does not make the label: a site install stays one.
+    expect(of(TYPES.remote, "04101234-install")).toMatchObject({ label: "site install (database and files)", holdsData: true });
+    expect(of(TYPES.remote, "hv01-vm01-private-volumes").label).toBe(TYPES.remote);
+  });
+
   it("tells a host's DNS records from a site's of older versions, neither holding data", () => {
     const host = describeResource(urn("prod-hv01", ["moodle-fleet:infra:Fleet", "moodle-fleet:infra:Hypervisor", "moodle-fleet:infra:MoodleHost"], TYPES.dns, "hv01-vm01-dns"), TYPES.dns);
     expect(host).toMatchObject({ name: "hv01-vm01-dns", school: undefined, label: "DNS records (the host's sites)", holdsData: false });
