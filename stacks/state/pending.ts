@@ -29,6 +29,7 @@
 import { runPulumi } from "./backup";
 import { PendingOperationError, VIRSH, type LibvirtKind, type LibvirtObjects } from "./libvirt-objects";
 import { resolveStrays, type PlannedLibvirt } from "./strays";
+import { errorLine, readAgainArgs, unfinishedSeeds } from "./unfinished";
 
 export { PendingOperationError };
 
@@ -50,6 +51,7 @@ interface ExportedResource {
   id?: string;
   inputs?: Record<string, unknown>;
   provider?: string;
+  initErrors?: string[];
 }
 
 /** The pending operations of a `pulumi stack export` document. */
@@ -167,9 +169,11 @@ export function refreshArgs(stack: string, stackUrn: string | undefined): string
 
 /**
  * Resolves the pending operations of one cell stack before an operation that
- * changes it, and before an `up` what failed creates left of its planned
- * objects (`planned`). `envVars` are the backend's. Returns the lines to
- * show the operator (none when the state is clean).
+ * changes it, and before an `up` (`planned` given) what failed creates left:
+ * seeds recorded with errors are read again (stacks/state/unfinished.ts),
+ * and planned objects outside the state are removed (strays.ts).
+ * `envVars` are the backend's. Returns the lines to show the operator (none
+ * when the state is clean).
  */
 export async function resolveStackPending(
   stack: string,
@@ -195,6 +199,18 @@ export async function resolveStackPending(
     notes.push(`stack ${stack}: an earlier run was interrupted; ${ops.length} pending operation(s):`, ...resolution.messages.map((m) => `  ${m}`));
   }
   if (opts.planned) {
+    const seeds = unfinishedSeeds(resources);
+    if (seeds.length > 0) {
+      const read = await runPulumi(readAgainArgs(stack, seeds.map((s) => s.urn)), envVars);
+      const names = seeds.map((s) => nameOf(s.urn)).join(", ");
+      if (read.code !== 0) {
+        throw new PendingOperationError(
+          `${stack}: ${names}: recorded by an earlier run with an error, and reading it again failed: ` +
+            `${lastError(read.stdout + read.stderr)}; check the hypervisor's libvirtd, then run this again`,
+        );
+      }
+      for (const seed of seeds) notes.push(`stack ${stack}: ${nameOf(seed.urn)}: recorded by an earlier run with an error (${errorLine(seed.errors.join(" "))}); read again, whole`);
+    }
     // What a pending create left was removed above; it is not in the resources either way.
     const named = (...kinds: string[]) =>
       new Set(resources.filter((r) => kinds.includes(LIBVIRT_KINDS[r.type])).map((r) => String(r.inputs?.name ?? "")));
