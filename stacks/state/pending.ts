@@ -29,7 +29,7 @@
 import { runPulumi } from "./backup";
 import { PendingOperationError, VIRSH, type LibvirtKind, type LibvirtObjects } from "./libvirt-objects";
 import { resolveStrays, type PlannedLibvirt } from "./strays";
-import { errorLine, readAgainArgs, unfinishedSeeds } from "./unfinished";
+import { errorLine, unfinishedSeeds } from "./unfinished";
 
 export { PendingOperationError };
 
@@ -158,13 +158,17 @@ export async function resolvePending(ops: readonly PendingOperation[], libvirt: 
 }
 
 /**
- * The refresh that drops the pending creates, reading nothing but the
- * stack's root resource (runPulumi adds --non-interactive and --color never).
+ * A refresh of the given resources only (all of them when none is given):
+ * the stack's root resource when it drops the pending creates, so that it
+ * reads nothing else; seeds recorded with errors (unfinished.ts). runPulumi
+ * adds --non-interactive and --color never.
  */
-export function refreshArgs(stack: string, stackUrn: string | undefined): string[] {
-  const args = ["refresh", "--stack", stack, "--yes", "--skip-preview", "--clear-pending-creates"];
-  if (stackUrn) args.push("--target", stackUrn);
-  return args;
+export function refreshArgs(stack: string, targets: readonly string[], opts: { clearPendingCreates?: boolean } = {}): string[] {
+  return [
+    "refresh", "--stack", stack, "--yes", "--skip-preview",
+    ...(opts.clearPendingCreates ? ["--clear-pending-creates"] : []),
+    ...targets.flatMap((urn) => ["--target", urn]),
+  ];
 }
 
 /**
@@ -191,7 +195,7 @@ export async function resolveStackPending(
     const resolution = await resolvePending(ops, libvirt);
     if (resolution.clearCreates) {
       const root = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn;
-      const refreshed = await runPulumi(refreshArgs(stack, root), envVars);
+      const refreshed = await runPulumi(refreshArgs(stack, root ? [root] : [], { clearPendingCreates: true }), envVars);
       if (refreshed.code !== 0) {
         throw new PendingOperationError(`resolving the interrupted operations of ${stack} failed: ${lastError(refreshed.stdout + refreshed.stderr)}`);
       }
@@ -201,7 +205,7 @@ export async function resolveStackPending(
   if (opts.planned) {
     const seeds = unfinishedSeeds(resources);
     if (seeds.length > 0) {
-      const read = await runPulumi(readAgainArgs(stack, seeds.map((s) => s.urn)), envVars);
+      const read = await runPulumi(refreshArgs(stack, seeds.map((s) => s.urn)), envVars);
       const names = seeds.map((s) => nameOf(s.urn)).join(", ");
       if (read.code !== 0) {
         throw new PendingOperationError(

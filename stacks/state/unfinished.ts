@@ -40,8 +40,3 @@ export function errorLine(error: string): string {
   const line = error.replace(/urn:pulumi:[^\s]*::([^\s:]+)/g, "$1").replace(/\s+/g, " ").trim();
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
-
-/** The refresh that reads exactly these resources again (runPulumi adds --non-interactive and --color never). */
-export function readAgainArgs(stack: string, urns: readonly string[]): string[] {
-  return ["refresh", "--stack", stack, "--yes", "--skip-preview", ...urns.flatMap((urn) => ["--target", urn])];
-}

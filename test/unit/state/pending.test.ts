@@ -113,9 +113,9 @@ describe("pending operations left by a killed up", () => {
   });
 
   it("refreshes only the stack's root resource when it drops the creates", () => {
-    expect(refreshArgs("prod-hv01", "urn:root")).toEqual([
+    expect(refreshArgs("prod-hv01", ["urn:root"], { clearPendingCreates: true })).toEqual([
       "refresh", "--stack", "prod-hv01", "--yes", "--skip-preview", "--clear-pending-creates", "--target", "urn:root",
     ]);
-    expect(refreshArgs("prod-hv01", undefined)).not.toContain("--target");
+    expect(refreshArgs("prod-hv01", [], { clearPendingCreates: true })).not.toContain("--target");
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { errorLine, readAgainArgs, SEED_TYPE, unfinishedSeeds } from "../../../stacks/state/unfinished";
+import { refreshArgs } from "../../../stacks/state/pending";
+import { errorLine, SEED_TYPE, unfinishedSeeds } from "../../../stacks/state/unfinished";
 
 const urn = (type: string, name: string) => `urn:pulumi:prod-hv01::moodle-fleet::moodle-fleet:infra:Fleet$${type}::${name}`;
 const READ_BACK = "error while retrieving remote ISO: error while copying remote volume to local disk, bytesCopied 0 !=  378880 volume.size";
@@ -19,7 +20,7 @@ describe("seeds whose read-back failed after their upload", () => {
 
   it("are read again by a refresh of exactly them", () => {
     const seeds = [urn(SEED_TYPE, "hv01-vm02-seed"), urn(SEED_TYPE, "hv01-vm04-seed")];
-    expect(readAgainArgs("prod-hv01", seeds)).toEqual([
+    expect(refreshArgs("prod-hv01", seeds)).toEqual([
       "refresh", "--stack", "prod-hv01", "--yes", "--skip-preview", "--target", seeds[0], "--target", seeds[1],
     ]);
   });
