@@ -6,7 +6,8 @@
 #   pulumi-language-nodejs   v3.260.0   the language host `pulumi up` starts
 #
 # The archives are read from $MOODLE_FLEET_THIRD_PARTY (default:
-# ../shared/third_party beside the repository), checked against the sha256
+# ../shared/third_party beside the repository, or beside the local checkout
+# it was cloned from), checked against the sha256
 # below, unpacked under .toolchain/pinned-sources and built with the module
 # proxy. Each build is skipped when its stamp (archive digest, Go version,
 # this script) matches and its binary exists. Nothing is downloaded but Go
@@ -22,7 +23,18 @@ COMMAND_SHA256=14804008d3d8de657506887314aaf6b51b2c3d7c1fe9f382b3ff7fcfab654395
 LANGUAGE_ARCHIVE=pulumi-language-nodejs-$LANGUAGE_VERSION-dev.tar.gz
 LANGUAGE_SHA256=a957dd3d9fcbd91db21288209984445a70930521203c0bf9f82926571a6cc367
 
-SOURCES=${MOODLE_FLEET_THIRD_PARTY:-$ROOT/../shared/third_party}
+# Beside the repository; for a clone of a local checkout (git clone
+# /work/main /tmp/check), beside the checkout it was cloned from.
+default_sources() {
+  local beside=$ROOT/../shared/third_party origin
+  origin=$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)
+  origin=${origin#file://}
+  if [[ ! -d $beside && $origin == /* && -d $origin/../shared/third_party ]]; then
+    beside=$(cd "$origin/../shared/third_party" && pwd)
+  fi
+  printf '%s\n' "$beside"
+}
+SOURCES=${MOODLE_FLEET_THIRD_PARTY:-$(default_sources)}
 WORK="$TOOLCHAIN/pinned-sources"
 STAMPS="$WORK/stamps"
 PLUGIN="$TOOLCHAIN/plugins/pulumi-resource-command"
